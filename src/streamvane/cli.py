@@ -1,0 +1,51 @@
+"""The ``streamvane`` command line. The only place that constructs :class:`Settings`.
+
+Subcommands import their heavy dependencies lazily so ``streamvane --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings_command(args: argparse.Namespace) -> int:
+    import orjson
+
+    from streamvane.settings import Settings
+
+    sys.stdout.write(orjson.dumps(Settings().model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
+    sys.stdout.write("\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from streamvane.settings import describe_settings
+
+    parser = argparse.ArgumentParser(
+        prog="streamvane",
+        description="Genesys Cloud events -> per-queue interval KPI feeds.",
+        epilog="Settings (environment variables):\n" + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    show = sub.add_parser("settings", help="print the effective settings as JSON")
+    show.set_defaults(handler=_settings_command)
+    _register_extra(sub)
+    return parser
+
+
+def _register_extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Subcommands owned by other modules register themselves here."""
+    from streamvane.commands import register_all
+
+    register_all(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)

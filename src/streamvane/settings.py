@@ -1,0 +1,91 @@
+"""The one settings object of a Streamvane process.
+
+Read from environment variables (prefix ``STREAMVANE_``, nested fields joined with ``__``, e.g.
+``STREAMVANE_KAFKA__BOOTSTRAP_SERVERS``) and, optionally, a JSON/YAML file named by
+``STREAMVANE_SETTINGS_FILE``; environment variables win over the file. Only the CLI constructs it;
+everything below receives plain values or sub-models, so the pure core never sees it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class KafkaSettings(BaseModel):
+    """Where the broker is and how topics are created."""
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:19092", description="Comma-separated host:port list of the Kafka bootstrap brokers."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication factor for topics the app creates.")
+    partitions: int = Field(
+        4, ge=1, description="Partitions of the event topic and every co-partitioned topic."
+    )
+
+
+class TopicSettings(BaseModel):
+    """Topic names; every name is versioned so a breaking change can move to a new topic."""
+
+    events: str = Field("streamvane.genesys.events.v1", description="Genesys conversation detail events.")
+
+
+class Settings(BaseSettings):
+    """Everything a Streamvane process can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMVANE_", env_nested_delimiter="__", extra="forbid")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)  # type: ignore[arg-type]
+    topics: TopicSettings = Field(default_factory=TopicSettings)  # type: ignore[arg-type]
+    data_dir: Path = Field(Path("./.streamvane"), description="Local state (RocksDB tables) directory.")
+    log_level: str = Field("INFO", description="Python logging level name.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSettingsSource(settings_cls))
+
+
+class _FileSettingsSource(PydanticBaseSettingsSource):
+    """Settings from the YAML/JSON file named by ``STREAMVANE_SETTINGS_FILE`` (lowest precedence)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        name = os.environ.get("STREAMVANE_SETTINGS_FILE")
+        if not name:
+            return {}
+        loaded = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict):
+            raise ValueError(f"settings file {name}: expected a mapping at the top level")
+        return loaded
+
+
+def describe_settings() -> str:
+    """One line per setting with its env var and description, for ``--help`` texts."""
+    lines: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            env = f"{prefix}{name.upper()}"
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, env + "__")
+            else:
+                lines.append(f"  {env:<44} {field.description or ''} (default: {field.default})")
+
+    walk(Settings, "STREAMVANE_")
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""Test harness for the real local Kafka broker started by ``dev/kafka/kafka.sh``.
+
+Tests never mock Kafka: they get the broker's bootstrap address from a session fixture and
+create uniquely named topics, so no two tests see each other's data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+
+REPO = Path(__file__).resolve().parents[2]
+KAFKA_SH = REPO / "dev" / "kafka" / "kafka.sh"
+
+
+def default_bootstrap() -> str:
+    """The address ``dev/kafka/kafka.sh`` serves (honours STREAMVANE_KAFKA_PORT)."""
+    out = subprocess.run([str(KAFKA_SH), "bootstrap"], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def port_open(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def admin(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def broker_answers(bootstrap: str) -> bool:
+    """True when the broker answers a metadata request."""
+    if not port_open(bootstrap):
+        return False
+    try:
+        admin(bootstrap).list_topics(timeout=5)
+    except KafkaException:
+        return False
+    return True
+
+
+@contextmanager
+def running_broker() -> Iterator[str]:
+    """Use the broker if it is up; start it if not, and then stop it again at the end."""
+    bootstrap = default_bootstrap()
+    if broker_answers(bootstrap):
+        yield bootstrap
+        return
+    subprocess.run([str(KAFKA_SH), "start"], check=True)
+    try:
+        yield bootstrap
+    finally:
+        subprocess.run([str(KAFKA_SH), "stop"], check=False)
+
+
+def unique_name(prefix: str) -> str:
+    return f"test.{prefix}.{uuid.uuid4().hex[:12]}"
+
+
+def create_topic(
+    bootstrap: str, name: str, partitions: int = 1, config: Mapping[str, str] | None = None
+) -> str:
+    client = admin(bootstrap)  # keep a reference: a collected client fails its futures
+    futures = client.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=1, config=dict(config or {}))]
+    )
+    futures[name].result(timeout=30)
+    return name
+
+
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    if not names:
+        return
+    client = admin(bootstrap)
+    for future in client.delete_topics(names, operation_timeout=30).values():
+        with contextlib.suppress(KafkaException):  # already gone: nothing to clean
+            future.result(timeout=30)
+
+
+def topic_config(bootstrap: str, name: str) -> dict[str, str]:
+    resource = ConfigResource(ResourceType.TOPIC, name)
+    client = admin(bootstrap)
+    result = client.describe_configs([resource])[resource].result(timeout=30)
+    return {key: entry.value for key, entry in result.items()}
