@@ -39,8 +39,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STREAMVANE_", env_nested_delimiter="__", extra="forbid")
 
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings)  # type: ignore[arg-type]
-    topics: TopicSettings = Field(default_factory=TopicSettings)  # type: ignore[arg-type]
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
     data_dir: Path = Field(Path("./.streamvane"), description="Local state (RocksDB tables) directory.")
     log_level: str = Field("INFO", description="Python logging level name.")
 

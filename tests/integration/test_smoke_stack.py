@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 from confluent_kafka import Consumer, Producer
 
@@ -77,9 +76,8 @@ def consume_until(
             msg = consumer.poll(0.5)
             if msg is None or msg.error():
                 continue
-            latest[orjson.loads(msg.key()) if msg.key().startswith(b'"') else msg.key().decode()] = (
-                msg.value()
-            )
+            key, value = msg.key() or b"", msg.value() or b""
+            latest[key.decode()] = value
     finally:
         consumer.close()
     return latest

@@ -15,7 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO / "dev" / "kafka" / "kafka.sh"

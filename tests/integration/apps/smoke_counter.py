@@ -9,7 +9,6 @@ test read the table after a restart.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
@@ -49,8 +48,8 @@ counts = app.Table(
 
 
 @app.agent(words, concurrency=1)
-async def count(stream: AsyncIterator[Any]) -> None:
-    async for event in stream.events():  # type: ignore[attr-defined]
+async def count(stream: faust.StreamT[Any]) -> None:
+    async for event in stream.events():
         key = event.key.decode()
         if event.value == b"?":
             await replies.send(key=event.key, value=str(counts[key]).encode())

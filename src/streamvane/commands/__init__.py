@@ -1,0 +1,13 @@
+"""CLI subcommands, one module each; ``register_all`` adds them to the ``streamvane`` parser."""
+
+from __future__ import annotations
+
+import argparse
+
+from streamvane.commands import compute, demo, simulate
+
+
+def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulate.register(sub)
+    compute.register(sub)
+    demo.register(sub)

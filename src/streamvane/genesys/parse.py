@@ -1,0 +1,186 @@
+"""Raw bytes → :class:`ConversationEvent`, :class:`IgnoredEvent` or :class:`Rejection`.
+
+Accepts both shapes that reach Kafka (``shared/docs/genesys-reference.md`` §1.1):
+
+* the Amazon EventBridge envelope: ``{"detail-type": …, "detail": {"topicName": …, "eventBody": {…}}}``
+* the bare detail object: ``{"topicName": …, "eventBody": {…}}``
+
+The topic is read from the concrete ``topicName`` (``v2.detail.events.conversation.<uuid>.acd.end``),
+or, failing that, from the envelope's ``detail-type`` template (``…conversation.{id}.acd.end``).
+
+The parser never raises on hostile input: every failure is a :class:`Rejection` whose ``reason``
+is one of the ``REASON_*`` codes below. It is pure: the caller passes ``now_ms`` for the
+far-future check, so the same input always gives the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from streamvane.genesys.bodies import BODY_MODELS, EXTRA_FIELDS, EventBody
+from streamvane.genesys.events import (
+    KIND_BY_SUFFIX,
+    TOPIC_PREFIX,
+    ConversationEvent,
+    EventKind,
+    IgnoredEvent,
+    ParseResult,
+    Rejection,
+    normalise_media,
+)
+
+REASON_TOO_LARGE = "too-large"
+REASON_NOT_JSON = "not-json"
+REASON_NOT_AN_OBJECT = "not-an-object"
+REASON_UNKNOWN_SHAPE = "unknown-shape"
+REASON_NOT_A_CONVERSATION_TOPIC = "not-a-conversation-topic"
+REASON_MISSING_FIELD = "missing-field"
+REASON_WRONG_TYPE = "wrong-type"
+REASON_INVALID_VALUE = "invalid-value"
+REASON_FUTURE_EVENT_TIME = "future-event-time"
+REASON_ANCIENT_EVENT_TIME = "ancient-event-time"
+
+EARLIEST_PLAUSIBLE_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: older event times are corrupt
+
+
+@dataclass(frozen=True, slots=True)
+class EventParser:
+    """Parses one raw record. Limits are constructor arguments so the shell can configure them."""
+
+    max_bytes: int = 256 * 1024
+    max_future_ms: int = 24 * 3600 * 1000
+
+    def parse(self, raw: bytes, now_ms: int) -> ParseResult:
+        if len(raw) > self.max_bytes:
+            return Rejection(REASON_TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {self.max_bytes}")
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return Rejection(REASON_NOT_JSON, str(exc))
+        return self.parse_object(doc, now_ms)
+
+    def parse_object(self, doc: Any, now_ms: int) -> ParseResult:
+        """The same, for an already decoded JSON value."""
+        if not isinstance(doc, dict):
+            return Rejection(REASON_NOT_AN_OBJECT, f"top-level JSON is {type(doc).__name__}, not an object")
+        located = _locate(doc)
+        if isinstance(located, Rejection):
+            return located
+        suffix, body = located
+        kind = KIND_BY_SUFFIX.get(suffix)
+        if kind is None:
+            event_time = body.get("eventTime")
+            return IgnoredEvent(suffix, event_time if isinstance(event_time, int) else 0)
+        event = _fast_event(kind, body)
+        if event is None:
+            try:
+                event = _event_from_model(kind, BODY_MODELS[kind].model_validate(body))
+            except ValidationError as exc:
+                return _rejection_from(exc)
+        event_time = event.event_time_ms
+        if event_time > now_ms + self.max_future_ms:
+            return Rejection(
+                REASON_FUTURE_EVENT_TIME,
+                f"eventTime {event_time} is more than {self.max_future_ms} ms after now ({now_ms})",
+            )
+        if event_time < EARLIEST_PLAUSIBLE_MS:
+            return Rejection(REASON_ANCIENT_EVENT_TIME, f"eventTime {event_time} is before 2000-01-01")
+        return event
+
+
+def _event_from_model(kind: EventKind, body: EventBody) -> ConversationEvent:
+    slots: list[Any] = [None] * 9
+    for name, slot, _duration in EXTRA_FIELDS[kind]:
+        slots[slot] = getattr(body, name)
+    media = normalise_media(body.mediaType)
+    return ConversationEvent(
+        kind, body.eventTime, body.conversationId, body.sessionId, body.participantId, media, *slots
+    )
+
+
+_MEDIA = {name: name.lower() for name in ("VOICE", "CHAT", "EMAIL", "CALLBACK", "MESSAGE", "UNKNOWN")}
+
+
+def _fast_event(kind: EventKind, body: dict[str, Any]) -> ConversationEvent | None:
+    """The event of a body that certainly passes its topic's model, or None to let pydantic decide.
+
+    The hot path: plain type checks that accept exactly what the models of
+    :mod:`streamvane.genesys.bodies` accept (a property test holds the two to that), so
+    well-formed events skip model construction. Anything doubtful, including every invalid body,
+    goes through the model, which words the rejection.
+    """
+    get = body.get
+    event_time = get("eventTime")
+    conversation = get("conversationId")
+    session = get("sessionId")
+    if type(event_time) is not int or type(conversation) is not str or type(session) is not str:
+        return None
+    if not conversation or not session:
+        return None
+    participant = get("participantId")
+    media = get("mediaType")
+    if (participant is not None and type(participant) is not str) or (
+        media is not None and type(media) is not str
+    ):
+        return None
+    media = _MEDIA.get(media) or normalise_media(media)  # type: ignore[arg-type]
+    extra = EXTRA_FIELDS[kind]
+    if not extra:
+        return ConversationEvent(kind, event_time, conversation, session, participant, media)
+    slots: list[Any] = [None] * 9
+    for name, slot, duration in extra:
+        value = get(name)
+        if value is None:
+            continue
+        if duration:
+            if type(value) is not int or value < 0:
+                return None
+        elif type(value) is not str:
+            return None
+        slots[slot] = value
+    return ConversationEvent(kind, event_time, conversation, session, participant, media, *slots)
+
+
+def _locate(doc: dict[str, Any]) -> tuple[str, dict[str, Any]] | Rejection:
+    """Find ``(topic suffix, eventBody)`` in either shape."""
+    detail = doc.get("detail")
+    template: Any = None
+    if type(detail) is dict:
+        template = doc.get("detail-type")
+    elif "topicName" in doc or "eventBody" in doc:
+        detail = doc
+    else:
+        return Rejection(
+            REASON_UNKNOWN_SHAPE, "neither an EventBridge envelope (detail) nor a bare detail (topicName)"
+        )
+    topic = detail.get("topicName")
+    if topic is None:
+        topic = template
+    if not isinstance(topic, str):
+        return Rejection(REASON_MISSING_FIELD if topic is None else REASON_WRONG_TYPE, "topicName")
+    if not topic.startswith(TOPIC_PREFIX):
+        return Rejection(REASON_NOT_A_CONVERSATION_TOPIC, f"topic {topic[:200]!r}")
+    rest = topic[len(TOPIC_PREFIX) :]
+    _, dot, suffix = rest.partition(".")
+    if not dot or not suffix:
+        return Rejection(REASON_INVALID_VALUE, f"topic {topic[:200]!r} has no event suffix")
+    body = detail.get("eventBody")
+    if body is None:
+        return Rejection(REASON_MISSING_FIELD, "eventBody")
+    if not isinstance(body, dict):
+        return Rejection(REASON_WRONG_TYPE, f"eventBody is {type(body).__name__}, not an object")
+    return suffix, body
+
+
+def _rejection_from(exc: ValidationError) -> Rejection:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "eventBody"
+    if error["type"] == "missing":
+        return Rejection(REASON_MISSING_FIELD, f"eventBody.{where} is required")
+    if error["type"].endswith("_type") or error["type"] == "model_attributes_type":
+        return Rejection(REASON_WRONG_TYPE, f"eventBody.{where}: {error['msg']}")
+    return Rejection(REASON_INVALID_VALUE, f"eventBody.{where}: {error['msg']}")

@@ -1,0 +1,108 @@
+"""KPI configuration: service-level targets, the short-abandon threshold, Genesys' three
+service-level switches and the correlation horizons. Validated by pydantic at the boundary.
+
+Durations are milliseconds. Horizons are measured in **event time**, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ServiceLevelTarget(BaseModel):
+    """A queue's service level for one media type: ``percentage`` answered within ``duration_ms``.
+
+    A wait equal to ``duration_ms`` meets the target; only a longer one counts in nOverSla.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    duration_ms: int = Field(20_000, gt=0, description="SL threshold: answered within this wait meets it.")
+    percentage: float = Field(0.8, gt=0, le=1, description="SL target as a fraction (0.8 = 80 %).")
+
+
+class QueueServiceLevel(ServiceLevelTarget):
+    """A per-queue override; ``media_type`` None applies to every media type of the queue."""
+
+    queue_id: str = Field(min_length=1)
+    media_type: str | None = None
+
+
+class KpiConfig(BaseModel):
+    """Everything that changes how events become Genesys metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_service_level: ServiceLevelTarget = Field(default_factory=ServiceLevelTarget)
+    service_levels: tuple[QueueServiceLevel, ...] = ()
+    short_abandon_ms: int = Field(10_000, ge=0, description="Abandons with a wait below this are short.")
+    sl_include_flow_outs: bool = Field(False, description="Genesys switch: flow-outs count as misses.")
+    sl_include_short_abandons: bool = Field(
+        True, description="Genesys switch: short abandons in denominator."
+    )
+    sl_include_abandons: bool = Field(True, description="Genesys switch: abandons in the denominator.")
+    acw_grace_ms: int = Field(
+        15 * 60_000,
+        ge=0,
+        description="A session's handle lands at its acw if it comes within this of user.end.",
+    )
+    reorder_tolerance_ms: int = Field(
+        2 * 60_000,
+        ge=0,
+        description="How far behind the newest event time an event may arrive and still correlate.",
+    )
+    dedupe_horizon_ms: int = Field(
+        6 * 3_600_000,
+        gt=0,
+        description="How long (event time) an event identity is remembered for de-duplication.",
+    )
+    max_queue_wait_ms: int = Field(
+        24 * 3_600_000,
+        gt=0,
+        description="An acd.start with no acd.end after this long is reported and dropped.",
+    )
+    max_open_entries: int = Field(
+        2_000_000, gt=0, description="Bound on each correlation map; beyond it the oldest entry is evicted."
+    )
+
+    @model_validator(mode="after")
+    def _unique_overrides(self) -> Self:
+        seen: set[tuple[str, str | None]] = set()
+        for sl in self.service_levels:
+            key = (sl.queue_id, sl.media_type.lower() if sl.media_type else None)
+            if key in seen:
+                raise ValueError(f"service_levels: duplicate entry for queue {key[0]!r} media {key[1]!r}")
+            seen.add(key)
+        return self
+
+    def service_level_for(self, queue_id: str, media_type: str) -> ServiceLevelTarget:
+        """Most specific target: (queue, media), then (queue, any media), then the default."""
+        exact = wildcard = None
+        for sl in self.service_levels:
+            if sl.queue_id != queue_id:
+                continue
+            if sl.media_type is None:
+                wildcard = sl
+            elif sl.media_type.lower() == media_type:
+                exact = sl
+        return exact or wildcard or self.default_service_level
+
+
+def load_kpi_config(path: Path) -> KpiConfig:
+    """Read a YAML or JSON file; errors name the file and the field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read KPI config: {exc}") from None
+    try:
+        return KpiConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<top>'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise ValueError(f"{path}: invalid KPI config: {problems}") from None
