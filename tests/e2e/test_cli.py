@@ -11,19 +11,42 @@ import orjson
 
 def streamvane(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "streamvane", *args], input=stdin, capture_output=True, timeout=300, check=False
+        [sys.executable, "-m", "streamvane", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
 
 
 def test_compute_of_a_simulated_day_equals_its_ground_truth_byte_for_byte(tmp_path: Path) -> None:
     events, truth = tmp_path / "events.jsonl", tmp_path / "truth.json"
-    sim = streamvane("simulate", "--agents", "60", "--hours", "2", "--seed", "3", "--out", str(events),
-                     "--truth", str(truth), "--granularity", "PT30M", "--time-zone", "America/New_York",
-                     "--reorder-ms", "60000", "--duplicate-rate", "0.1")
+    sim = streamvane(
+        "simulate",
+        "--agents",
+        "60",
+        "--hours",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(events),
+        "--truth",
+        str(truth),
+        "--granularity",
+        "PT30M",
+        "--time-zone",
+        "America/New_York",
+        "--reorder-ms",
+        "60000",
+        "--duplicate-rate",
+        "0.1",
+    )
     assert sim.returncode == 0, sim.stderr
     assert b"simulate: events written" in sim.stderr
-    out = streamvane("compute", "--events", str(events), "--granularity", "PT30M", "--time-zone",
-                     "America/New_York")
+    out = streamvane(
+        "compute", "--events", str(events), "--granularity", "PT30M", "--time-zone", "America/New_York"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout == truth.read_bytes()
     doc = orjson.loads(out.stdout)

@@ -24,9 +24,27 @@ def test_demo_closes_intervals_that_match_the_simulators_ground_truth(kafka_boot
     }
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "streamvane", "demo", "--intervals", "3", "--agents", "120",
-             "--speedup", "1500", "--time-zone", "Asia/Kathmandu", "--granularity", "PT30M"],
-            env=env, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2],
+            [
+                sys.executable,
+                "-m",
+                "streamvane",
+                "demo",
+                "--intervals",
+                "3",
+                "--agents",
+                "120",
+                "--speedup",
+                "1500",
+                "--time-zone",
+                "Asia/Kathmandu",
+                "--granularity",
+                "PT30M",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=Path(__file__).parents[2],
         )
     finally:
         kafka.delete_topics(kafka_bootstrap, [topic])
