@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from confluent_kafka import Consumer, Producer
 
@@ -54,7 +55,12 @@ class FaustWorker:
 
 
 def consume_until(
-    bootstrap: str, topic: str, done: Callable[[dict[str, bytes]], bool], worker: FaustWorker, timeout: float
+    bootstrap: str,
+    topic: str,
+    done: Callable[[dict[str, bytes]], bool],
+    worker: FaustWorker,
+    timeout: float,
+    json_keys: bool = False,
 ) -> dict[str, bytes]:
     """Latest value per key on `topic`, read from the beginning until `done` says so."""
     consumer = Consumer(
@@ -77,7 +83,7 @@ def consume_until(
             if msg is None or msg.error():
                 continue
             key, value = msg.key() or b"", msg.value() or b""
-            latest[key.decode()] = value
+            latest[orjson.loads(key) if json_keys else key.decode()] = value
     finally:
         consumer.close()
     return latest
@@ -120,6 +126,7 @@ def test_table_in_rocksdb_recovers_from_its_compacted_changelog(
             lambda latest: {k: int(v) for k, v in latest.items()} == EXPECTED,
             worker,
             timeout=90,
+            json_keys=True,  # the table's keys are JSON-serialised strings
         )
         assert {k: int(v) for k, v in seen.items()} == EXPECTED
 

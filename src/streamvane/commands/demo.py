@@ -62,6 +62,27 @@ def _ensure_topic(bootstrap: str, name: str, partitions: int, replication: int) 
             raise
 
 
+def _current_ends(consumer: Consumer, topic: str, timeout_s: float = 60.0) -> list[TopicPartition]:
+    """Each partition at its current end, so the demo reads only what it produces.
+
+    A just-created topic (or a just-started broker) answers "not leader" for a moment; that is
+    retriable, so retry until ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            ends = []
+            for partition in sorted(metadata.partitions):
+                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                ends.append(TopicPartition(topic, partition, high))
+            return ends
+        except KafkaException as exc:
+            if not exc.args[0].retriable() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def _produce(
     bootstrap: str,
     topic: str,
@@ -120,12 +141,7 @@ def run(args: argparse.Namespace) -> int:
             "enable.auto.commit": False,
         }
     )
-    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-    starts = []
-    for partition in metadata.partitions:
-        _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-        starts.append(TopicPartition(topic, partition, high))
-    consumer.assign(starts)
+    consumer.assign(_current_ends(consumer, topic))
 
     sys.stdout.write(
         f"streamvane demo: {args.agents} agents, {len(spec.queues)} queues, {args.granularity} intervals in "
