@@ -13,14 +13,18 @@ aggregates API uses (``VOICE`` → ``voice``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 TOPIC_PREFIX = "v2.detail.events.conversation."
 
 
-class EventKind(Enum):
-    """The conversation detail-event topics the KPI core understands, by topic suffix."""
+class EventKind(StrEnum):
+    """The conversation detail-event topics the KPI core understands, by topic suffix.
+
+    A ``StrEnum`` so members hash and compare as their string (in C): plain ``Enum`` hashing
+    runs Python code, and the hot path looks kinds up several times per event.
+    """
 
     CUSTOMER_START = "customer.start"
     CUSTOMER_END = "customer.end"

@@ -54,6 +54,7 @@ from streamvane.kpi import metrics as m
 from streamvane.kpi.config import KpiConfig, ServiceLevelTarget
 
 SessionKey = tuple[str, str]  # (conversationId, sessionId)
+_ACD_START, _ACD_END, _USER_END = EventKind.ACD_START, EventKind.ACD_END, EventKind.USER_END
 _EXPIRY_STEP_MS = 10_000  # expiry runs at most once per 10 s of event time (amortised; same results)
 
 
@@ -102,8 +103,8 @@ class Correlator:
     recorder: Recorder
     counts: CorrelationCounts = field(default_factory=CorrelationCounts)
     newest_ms: int = 0
-    _seen: set[tuple[str, str, str, int]] = field(default_factory=set)
-    _seen_order: deque[tuple[int, tuple[str, str, str, int]]] = field(default_factory=deque)
+    _seen: set[tuple[str, str, EventKind, int]] = field(default_factory=set)
+    _seen_order: deque[tuple[int, tuple[str, str, EventKind, int]]] = field(default_factory=deque)
     _open_acd: dict[SessionKey, _AcdStart] = field(default_factory=dict)
     _ended_acd: dict[SessionKey, ConversationEvent] = field(default_factory=dict)
     _open_user: dict[SessionKey, _UserEnd] = field(default_factory=dict)
@@ -122,7 +123,7 @@ class Correlator:
         kind = event.kind
         if kind not in KPI_KINDS:
             return False
-        identity = (event.conversation_id, event.session_id, event.kind.value, event.event_time_ms)
+        identity = (event.conversation_id, event.session_id, kind, event.event_time_ms)
         if identity in self._seen:
             self.counts.duplicates += 1
             return False
@@ -131,13 +132,13 @@ class Correlator:
         if len(self._seen_order) > self.config.max_open_entries:
             self.counts.evicted += 1
             self._seen.discard(self._seen_order.popleft()[1])
-        if kind is EventKind.ACD_START:
+        if kind is _ACD_START:
             self._acd_start(event)
-        elif kind is EventKind.ACD_END:
+        elif kind is _ACD_END:
             self._acd_end(event)
-        elif kind is EventKind.USER_END:
+        elif kind is _USER_END:
             self._user_end(event)
-        elif kind is EventKind.ACW:
+        else:
             self._acw(event)
         if event.event_time_ms > self.newest_ms:
             self.newest_ms = event.event_time_ms
