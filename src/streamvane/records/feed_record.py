@@ -1,0 +1,100 @@
+"""The feed record value type and how it is built, keyed and identified.
+
+A record states one profile's interval: one row per dimension (queue, media type) of the
+profile's grid — zero rows included, so a quiet queue still reports — with per-metric stats.
+Everything in it is a function of (profile, interval, accumulators, revision, watermark), so
+re-emitting the same state yields the same bytes, the same compaction key and the same
+idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from streamvane.kpi.accumulator import IntervalAccumulator
+
+
+@dataclass(frozen=True, slots=True)
+class MetricStat:
+    metric: str
+    count: int
+    sum: int
+    min: int
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionRow:
+    queue_id: str
+    media_type: str
+    metrics: tuple[MetricStat, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    profile_id: str
+    profile_version: int
+    interval_start_ms: int
+    interval_end_ms: int
+    time_zone: str
+    granularity: str
+    revision: int
+    event_count: int
+    watermark_ms: int
+    idempotency_key: str
+    rows: tuple[DimensionRow, ...]
+
+    @property
+    def compaction_key(self) -> str:
+        """The Kafka key: one live record per profile and interval; a restatement replaces it."""
+        return compaction_key(self.profile_id, self.interval_start_ms)
+
+
+def compaction_key(profile_id: str, interval_start_ms: int) -> str:
+    return f"{profile_id}|{interval_start_ms}"
+
+
+def idempotency_key(profile_id: str, profile_version: int, interval_start_ms: int, revision: int) -> str:
+    """Stable across retries, restarts and replays; different for each revision."""
+    text = f"streamvane/v1|{profile_id}|{profile_version}|{interval_start_ms}|{revision}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def build_record(
+    *,
+    profile_id: str,
+    profile_version: int,
+    interval_start_ms: int,
+    interval_end_ms: int,
+    time_zone: str,
+    granularity: str,
+    revision: int,
+    watermark_ms: int,
+    dimensions: Iterable[tuple[str, str]],
+    cells: Mapping[tuple[str, str], IntervalAccumulator],
+) -> FeedRecord:
+    """A record over the full grid of ``dimensions`` (sorted), filled from ``cells``."""
+    rows = []
+    observations = 0
+    for queue, media in sorted(set(dimensions) | set(cells)):
+        acc = cells.get((queue, media))
+        snapshot = acc.snapshot() if acc is not None else {}
+        rows.append(
+            DimensionRow(queue, media, tuple(MetricStat(name, *stats) for name, stats in snapshot.items()))
+        )
+        observations += sum(stats[0] for stats in snapshot.values())
+    return FeedRecord(
+        profile_id=profile_id,
+        profile_version=profile_version,
+        interval_start_ms=interval_start_ms,
+        interval_end_ms=interval_end_ms,
+        time_zone=time_zone,
+        granularity=granularity,
+        revision=revision,
+        event_count=observations,
+        watermark_ms=watermark_ms,
+        idempotency_key=idempotency_key(profile_id, profile_version, interval_start_ms, revision),
+        rows=tuple(rows),
+    )

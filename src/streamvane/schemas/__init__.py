@@ -1,0 +1,1 @@
+"""Versioned Avro schemas (``<name>.v<N>.avsc``), shipped inside the package."""
