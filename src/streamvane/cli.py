@@ -46,6 +46,9 @@ def _register_extra(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from streamvane.runtime import tune_gc_for_throughput
+
     args = build_parser().parse_args(argv)
+    tune_gc_for_throughput()
     handler: Handler = args.handler
     return handler(args)

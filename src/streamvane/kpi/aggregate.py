@@ -20,9 +20,16 @@ class IntervalAggregator:
 
     grid: IntervalGrid
     cells: dict[CellKey, IntervalAccumulator] = field(default_factory=dict)
+    _minute_starts: dict[int, int] = field(default_factory=dict, repr=False)
 
     def record(self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int) -> None:
-        key = (queue_id, media_type, self.grid.start_of(at_ms))
+        minute = at_ms // 60_000
+        start = self._minute_starts.get(minute)
+        if start is None:
+            if len(self._minute_starts) > 100_000:
+                self._minute_starts.clear()
+            start = self._minute_starts[minute] = self.grid.start_of(at_ms)
+        key = (queue_id, media_type, start)
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = IntervalAccumulator()

@@ -46,19 +46,22 @@ def compute(
     correlator = Correlator(config, aggregator)
     report = ComputeReport(correlation=correlator.counts)
     accept = correlator.accept
+    lines_seen = events = 0
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():
             continue
-        report.lines += 1
+        lines_seen += 1
         result = parse(line, now_ms)
-        if isinstance(result, ConversationEvent):
-            report.events += 1
+        if type(result) is ConversationEvent:
+            events += 1
             accept(result)
-        elif isinstance(result, IgnoredEvent):
+        elif type(result) is IgnoredEvent:
             report.ignored[result.topic_suffix] += 1
         else:
+            assert isinstance(result, Rejection)
             report.rejected[result.reason] += 1
             if on_rejection is not None:
                 on_rejection(number, line, result)
+    report.lines, report.events = lines_seen, events
     correlator.flush()
     return aggregator, report

@@ -113,6 +113,10 @@ class Correlator:
     _deadlines: list[tuple[int, int, SessionKey]] = field(default_factory=list)
     _sl_cache: dict[tuple[str, str], ServiceLevelTarget] = field(default_factory=dict)
     _last_expiry_ms: int = 0
+    _max_entries: int = 0
+
+    def __post_init__(self) -> None:
+        self._max_entries = self.config.max_open_entries
 
     def accept(self, event: ConversationEvent) -> bool:
         """Apply one event; False when it changed nothing (a duplicate, or a topic with no KPI).
@@ -124,14 +128,16 @@ class Correlator:
         if kind not in KPI_KINDS:
             return False
         identity = (event.conversation_id, event.session_id, kind, event.event_time_ms)
-        if identity in self._seen:
+        seen = self._seen
+        if identity in seen:
             self.counts.duplicates += 1
             return False
-        self._seen.add(identity)
-        self._seen_order.append((event.event_time_ms, identity))
-        if len(self._seen_order) > self.config.max_open_entries:
+        seen.add(identity)
+        order = self._seen_order
+        order.append((event.event_time_ms, identity))
+        if len(order) > self._max_entries:
             self.counts.evicted += 1
-            self._seen.discard(self._seen_order.popleft()[1])
+            seen.discard(order.popleft()[1])
         if kind is _ACD_START:
             self._acd_start(event)
         elif kind is _ACD_END:
