@@ -39,7 +39,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from streamvane.genesys.events import (
     KPI_KINDS,
@@ -151,6 +151,61 @@ class Correlator:
             if self.newest_ms - self._last_expiry_ms >= _EXPIRY_STEP_MS:
                 self.expire(self.newest_ms - self.config.reorder_tolerance_ms)
         return True
+
+    # -- state as data ------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """All correlation state as plain JSON-able data, for a changelogged table.
+
+        ``counts`` and caches are not state: they are reports. ``from_state(state())`` behaves
+        exactly like this instance for every future event.
+        """
+        return {
+            "newest": self.newest_ms,
+            "last_expiry": self._last_expiry_ms,
+            "seen": [[at, *identity] for at, identity in self._seen_order],
+            "open_acd": [[*key, *start] for key, start in self._open_acd.items()],
+            "ended_acd": [[*key, *event] for key, event in self._ended_acd.items()],
+            "open_user": [[*key, *session] for key, session in self._open_user.items()],
+            "early_acw": [[*key, *event] for key, event in self._early_acw.items()],
+            "closed_user": [[*key, at] for key, at in self._closed_user.items()],
+            "deadlines": [[at, kind, *key] for at, kind, key in self._deadlines if self._live(kind, key)],
+        }
+
+    @classmethod
+    def from_state(cls, config: KpiConfig, recorder: Recorder, state: dict[str, Any]) -> Correlator:
+        c = cls(config, recorder)
+        c.newest_ms, c._last_expiry_ms = state["newest"], state["last_expiry"]
+        for at, conversation, session, kind, event_time in state["seen"]:
+            identity = (conversation, session, EventKind(kind), event_time)
+            c._seen.add(identity)
+            c._seen_order.append((at, identity))
+        c._open_acd = {(a, b): _AcdStart(*rest) for a, b, *rest in state["open_acd"]}
+        c._ended_acd = {(a, b): _event(rest) for a, b, *rest in state["ended_acd"]}
+        c._open_user = {(a, b): _UserEnd(*rest) for a, b, *rest in state["open_user"]}
+        c._early_acw = {(a, b): _event(rest) for a, b, *rest in state["early_acw"]}
+        c._closed_user = {(a, b): at for a, b, at in state["closed_user"]}
+        c._deadlines = [(at, kind, (a, b)) for at, kind, a, b in state["deadlines"]]
+        heapq.heapify(c._deadlines)
+        return c
+
+    def next_deadline_ms(self) -> int | None:
+        """The earliest event time at which :meth:`expire` will change something, if any."""
+        deadlines = self._deadlines
+        while deadlines and not self._live(deadlines[0][1], deadlines[0][2]):
+            heapq.heappop(deadlines)
+        return deadlines[0][0] if deadlines else None
+
+    def forgettable(self, watermark_ms: int) -> bool:
+        """True when nothing is open and every remembered identity is past the dedupe horizon."""
+        if self.open_entries:
+            return False
+        return self.newest_ms < watermark_ms - self.config.dedupe_horizon_ms
+
+    def _live(self, kind: int, key: SessionKey) -> bool:
+        """Whether a deadline still guards an open entry (matched entries leave stale deadlines)."""
+        table = (self._open_acd, self._ended_acd, self._open_user, self._early_acw)[kind]
+        return key in table
 
     @property
     def open_entries(self) -> int:
@@ -317,3 +372,7 @@ class Correlator:
                 self._close_user(key, session)
         elif self._early_acw.pop(key, None) is not None:
             self.counts.acw_without_user_end += 1
+
+
+def _event(fields: list[Any]) -> ConversationEvent:
+    return ConversationEvent(EventKind(fields[0]), *fields[1:])
