@@ -34,8 +34,9 @@ def test_per_conversation_state_round_trips_give_the_numbers_of_one_correlator(
 ) -> None:
     spec = SimulationSpec(agents=20, hours=1, seed=seed, reorder_ms=reorder_ms, duplicate_rate=duplicates)
     parser = EventParser()
-    events = [parser.parse(line, 2**62) for _, line in delivery(spec, simulate(spec))]
-    events = [e for e in events if isinstance(e, ConversationEvent)]
+    parsed = [parser.parse(line, 2**62) for _, line in delivery(spec, simulate(spec))]
+    events = [e for e in parsed if isinstance(e, ConversationEvent)]
+    assert len(events) == len(parsed)
     config = KpiConfig()
     grid = IntervalGrid(Granularity.PT15M)
 
