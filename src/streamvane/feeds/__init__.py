@@ -1,0 +1,3 @@
+"""PURE: feed contracts (profiles) and, later, payload rendering. Must never import Kafka, Faust,
+HTTP, RocksDB or the settings module.
+"""

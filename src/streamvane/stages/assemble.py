@@ -1,0 +1,145 @@
+"""Every partition's partials → one feed record per profile and interval.
+
+A profile interval is assembled once every source partition has sent its partial for every base
+interval it covers and the partitions' combined watermark (the minimum of the latest watermark
+each partition reported) has reached the interval end plus the profile's grace. A later partial
+with a higher revision re-assembles the interval: if the content changed, the record is restated
+with revision + 1; an identical re-delivery re-emits nothing. A record's ``watermark_ms`` is the
+event-time watermark it is final at (end + grace): the same however the input was batched, so a
+recomputation is byte-identical. State lives in the store:
+
+* ``p|<baseStartMs>|<partition>`` — the latest partial (encoded)
+* ``w|<partition>`` — the latest watermark the partition reported
+* ``e|<profile>|<startMs>`` — ``[revision, content digest]`` of the last record emitted
+* ``o|<profile>`` — the oldest interval start not yet emitted
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from streamvane.feeds.profile import FeedProfile
+from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.closing import combined_watermark
+from streamvane.kpi.intervals import IntervalGrid
+from streamvane.records.feed_record import FeedRecord, build_record
+from streamvane.records.partial import Partial
+from streamvane.records.rollup import base_starts
+from streamvane.stages.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class AssemblerConfig:
+    profiles: tuple[FeedProfile, ...]
+    base: IntervalGrid
+    partitions: int
+    start_ms: int
+
+
+class Assembler:
+    def __init__(self, config: AssemblerConfig, store: Store) -> None:
+        self.config, self.store = config, store
+        self.grids = {p.id: p.grid() for p in config.profiles}
+
+    def accept(self, partial: Partial) -> list[FeedRecord]:
+        store = self.store
+        key = f"p|{partial.base_start_ms:015d}|{partial.partition}"
+        known = store.get(key)
+        if known is None or Partial.decode(known).revision < partial.revision:
+            store.set(key, partial.encode())
+        wkey = f"w|{partial.partition}"
+        previous = store.get(wkey)
+        if previous is None or orjson.loads(previous) < partial.watermark_ms:
+            store.set(wkey, orjson.dumps(partial.watermark_ms))
+        watermark = self._watermark()
+        out: list[FeedRecord] = []
+        for profile in self.config.profiles:
+            grid = self.grids[profile.id]
+            start = grid.start_of(partial.base_start_ms)
+            if self._emitted(profile, start) is not None:
+                record = self._assemble(profile, grid, start, watermark, restating=True)
+                if record is not None:
+                    out.append(record)
+            out.extend(self._due(profile, grid, watermark))
+        return out
+
+    def _watermark(self) -> int | None:
+        marks = {}
+        for p in range(self.config.partitions):
+            raw = self.store.get(f"w|{p}")
+            marks[p] = orjson.loads(raw) if raw is not None else None
+        return combined_watermark(marks, range(self.config.partitions))
+
+    def _due(self, profile: FeedProfile, grid: IntervalGrid, watermark: int | None) -> list[FeedRecord]:
+        okey = f"o|{profile.id}"
+        raw = self.store.get(okey)
+        start = orjson.loads(raw) if raw is not None else self._first_start(grid)
+        out = []
+        while True:
+            record = self._assemble(profile, grid, start, watermark, restating=False)
+            if record is None:
+                break
+            out.append(record)
+            start = record.interval_end_ms
+            self.store.set(okey, orjson.dumps(start))
+        return out
+
+    def _first_start(self, grid: IntervalGrid) -> int:
+        """The first profile interval that begins at or after the feed start (none straddles it)."""
+        start = grid.start_of(self.config.start_ms)
+        return start if start >= self.config.start_ms else grid.next_start(start)
+
+    def _emitted(self, profile: FeedProfile, start: int) -> tuple[int, str] | None:
+        raw = self.store.get(f"e|{profile.id}|{start:015d}")
+        if raw is None:
+            return None
+        revision, digest = orjson.loads(raw)
+        return revision, digest
+
+    def _assemble(
+        self, profile: FeedProfile, grid: IntervalGrid, start: int, watermark: int | None, restating: bool
+    ) -> FeedRecord | None:
+        end = grid.next_start(start)
+        if not restating and (watermark is None or watermark < end + profile.grace_ms):
+            return None
+        partials = self._partials(base_starts(self.config.base, start, end))
+        if partials is None:
+            return None
+        cells: dict[tuple[str, str], IntervalAccumulator] = {}
+        for partial in partials:
+            for dim, acc in partial.accumulators().items():
+                cells[dim] = cells[dim].merged(acc) if dim in cells else acc
+        digest = hashlib.sha256(
+            orjson.dumps([[q, m, acc.snapshot()] for (q, m), acc in sorted(cells.items())])
+        ).hexdigest()
+        emitted = self._emitted(profile, start)
+        if emitted is not None and (not restating or emitted[1] == digest):
+            return None
+        revision = 1 if emitted is None else emitted[0] + 1
+        self.store.set(f"e|{profile.id}|{start:015d}", orjson.dumps([revision, digest]))
+        return build_record(
+            profile_id=profile.id,
+            profile_version=profile.version,
+            interval_start_ms=start,
+            interval_end_ms=end,
+            time_zone=profile.time_zone,
+            granularity=profile.cadence,
+            revision=revision,
+            watermark_ms=end + profile.grace_ms,
+            dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
+            cells=cells,
+        )
+
+    def _partials(self, starts: Sequence[int]) -> list[Partial] | None:
+        found = []
+        for base_start in starts:
+            for partition in range(self.config.partitions):
+                raw = self.store.get(f"p|{base_start:015d}|{partition}")
+                if raw is None:
+                    return None
+                found.append(Partial.decode(raw))
+        return found

@@ -1,0 +1,276 @@
+"""One batch of one source partition: events and ticks in; state writes, quarantine and partials out.
+
+The steps, in order (each batch, deterministic given the store and the items):
+
+1. Events at or below the partition's applied offset are redeliveries and are skipped.
+2. Each event is parsed, checked for lateness against the watermark *before* this batch
+   (before the feed start: ``before-feed-start``; past the correction horizon: ``too-late``;
+   both quarantined), then correlated in its conversation's correlator (loaded from the store).
+3. The watermark advances (newest event time − reorder tolerance, ticks − max delivery delay).
+4. Conversations with a deadline up to the watermark are expired (handle without wrap-up, …).
+5. Observations are merged into the partition's cells; cells of already-closed intervals mark
+   them for restatement.
+6. Every base interval that became final is emitted as a partial (revision 1); restated ones
+   again with revision + 1.
+7. State is written: cells, conversations, deadline index, then the meta with the new offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import orjson
+
+from streamvane.genesys.events import ConversationEvent, Rejection
+from streamvane.genesys.parse import EventParser
+from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.closing import ClosingPolicy, Lateness, partition_watermark
+from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.correlation import CorrelationCounts, Correlator
+from streamvane.kpi.intervals import MINUTE_MS, IntervalGrid
+from streamvane.records.partial import Partial
+from streamvane.stages import keys
+from streamvane.stages.store import Store
+
+REASON_TOO_LATE = "too-late"
+REASON_BEFORE_START = "before-feed-start"
+
+
+class EventItem(NamedTuple):
+    offset: int
+    raw: bytes
+
+
+class TickItem(NamedTuple):
+    tick_ms: int
+
+
+Item = EventItem | TickItem
+
+
+class Quarantined(NamedTuple):
+    raw: bytes
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    kpi: KpiConfig
+    base: IntervalGrid
+    closing: ClosingPolicy
+    start_ms: int
+    max_delivery_delay_ms: int
+    partition: int
+
+
+@dataclass(slots=True)
+class BatchResult:
+    quarantined: list[Quarantined] = field(default_factory=list)
+    partials: list[Partial] = field(default_factory=list)
+    applied: int = 0
+    redelivered: int = 0
+    counts: CorrelationCounts = field(default_factory=CorrelationCounts)
+    watermark_ms: int | None = None
+
+
+@dataclass(slots=True)
+class _Meta:
+    applied_offset: int
+    newest_ms: int | None
+    tick_ms: int | None
+    watermark_ms: int | None
+    next_close_ms: int
+    expired_minute: int
+
+    @classmethod
+    def load(cls, raw: bytes | None, start_ms: int) -> _Meta:
+        if raw is None:
+            return cls(-1, None, None, None, start_ms, start_ms // MINUTE_MS - 1)
+        return cls(**orjson.loads(raw))
+
+    def dump(self) -> bytes:
+        return orjson.dumps({name: getattr(self, name) for name in self.__slots__})
+
+
+@dataclass(slots=True)
+class _BatchCells:
+    """The Recorder for one batch: observation deltas per (base start, queue, media)."""
+
+    base: IntervalGrid
+    deltas: dict[tuple[int, str, str], IntervalAccumulator] = field(default_factory=dict)
+
+    def record(self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int) -> None:
+        key = (self.base.start_of(at_ms), queue_id, media_type)
+        acc = self.deltas.get(key)
+        if acc is None:
+            acc = self.deltas[key] = IntervalAccumulator()
+        acc.add(metric, value)
+
+
+class PartitionProcessor:
+    """Stateless between batches: everything it knows is in the store."""
+
+    def __init__(self, config: ProcessorConfig, store: Store, parser: EventParser | None = None) -> None:
+        self.config, self.store = config, store
+        self.parser = parser or EventParser(max_future_ms=2**62)
+
+    def process(self, items: Iterable[Item], now_ms: int) -> BatchResult:
+        cfg, store = self.config, self.store
+        meta = _Meta.load(store.get(keys.META), cfg.start_ms)
+        result = BatchResult()
+        cells = _BatchCells(cfg.base)
+        conversations: dict[str, Correlator] = {}
+        for item in items:
+            if isinstance(item, TickItem):
+                meta.tick_ms = item.tick_ms if meta.tick_ms is None else max(meta.tick_ms, item.tick_ms)
+                continue
+            if item.offset <= meta.applied_offset:
+                result.redelivered += 1
+                continue
+            meta.applied_offset = item.offset
+            event = self.parser.parse(item.raw, now_ms)
+            if isinstance(event, Rejection):
+                result.quarantined.append(Quarantined(item.raw, event.reason, event.detail))
+                continue
+            if not isinstance(event, ConversationEvent):
+                continue
+            refusal = self._refusal(event.event_time_ms, meta.watermark_ms)
+            if refusal is not None:
+                result.quarantined.append(Quarantined(item.raw, *refusal))
+                continue
+            result.applied += 1
+            correlator = self._correlator(conversations, event.conversation_id, cells, result)
+            correlator.accept(event)
+            if meta.newest_ms is None or event.event_time_ms > meta.newest_ms:
+                meta.newest_ms = event.event_time_ms
+        meta.watermark_ms = partition_watermark(
+            meta.watermark_ms,
+            meta.newest_ms,
+            cfg.kpi.reorder_tolerance_ms,
+            meta.tick_ms,
+            cfg.max_delivery_delay_ms,
+        )
+        result.watermark_ms = meta.watermark_ms
+        if meta.watermark_ms is not None:
+            self._expire_due(meta, conversations, cells, result)
+        restate = self._apply(cells, meta)
+        self._close(meta, restate, result)
+        self._save_conversations(conversations, meta)
+        store.set(keys.META, meta.dump())
+        return result
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _refusal(self, event_time_ms: int, watermark_ms: int | None) -> tuple[str, str] | None:
+        cfg = self.config
+        if event_time_ms < cfg.start_ms:
+            return REASON_BEFORE_START, f"event time {event_time_ms} is before the feed start {cfg.start_ms}"
+        end = cfg.base.bounds(event_time_ms)[1]
+        if cfg.closing.classify(end, watermark_ms) is Lateness.TOO_LATE:
+            return REASON_TOO_LATE, (
+                f"event time {event_time_ms}: its interval ended at {end}, the watermark {watermark_ms} "
+                f"is past the correction horizon of {cfg.closing.correction_horizon_ms} ms"
+            )
+        return None
+
+    def _correlator(
+        self, cache: dict[str, Correlator], conversation_id: str, cells: _BatchCells, result: BatchResult
+    ) -> Correlator:
+        correlator = cache.get(conversation_id)
+        if correlator is None:
+            raw = self.store.get(keys.conversation(conversation_id))
+            kpi = self.config.kpi
+            if raw is None:
+                correlator = Correlator(kpi, cells, counts=result.counts)
+            else:
+                correlator = Correlator.from_state(kpi, cells, orjson.loads(raw))
+                correlator.counts = result.counts
+            cache[conversation_id] = correlator
+        return correlator
+
+    def _expire_due(
+        self, meta: _Meta, conversations: dict[str, Correlator], cells: _BatchCells, result: BatchResult
+    ) -> None:
+        assert meta.watermark_ms is not None
+        current_minute = meta.watermark_ms // MINUTE_MS
+        for minute in range(meta.expired_minute + 1, current_minute + 1):
+            bucket = self.store.get(keys.deadlines(minute))
+            if bucket is None:
+                continue
+            for conversation_id in orjson.loads(bucket):
+                self._correlator(conversations, conversation_id, cells, result)
+            self.store.delete(keys.deadlines(minute))
+        # The watermark's own minute stays open: deadlines later in it are rescheduled there.
+        meta.expired_minute = max(meta.expired_minute, current_minute - 1)
+        for correlator in conversations.values():
+            correlator.expire(meta.watermark_ms)
+
+    def _apply(self, cells: _BatchCells, meta: _Meta) -> set[int]:
+        """Merge the batch's deltas into the stored cells; the closed intervals they touch."""
+        store, restate = self.store, set()
+        new_dimensions: dict[int, set[tuple[str, str]]] = {}
+        for (start, queue, media), delta in sorted(cells.deltas.items()):
+            if start < self.config.start_ms:
+                continue
+            key = keys.cell(start, queue, media)
+            raw = store.get(key)
+            if raw is None:
+                merged = delta
+                new_dimensions.setdefault(start, set()).add((queue, media))
+            else:
+                merged = IntervalAccumulator.from_snapshot(orjson.loads(raw)).merged(delta)
+            store.set(key, orjson.dumps(merged.snapshot()))
+            if start < meta.next_close_ms:
+                restate.add(start)
+        for start, dims in new_dimensions.items():
+            raw = store.get(keys.dimensions(start))
+            known = {tuple(d) for d in orjson.loads(raw)} if raw else set()
+            store.set(keys.dimensions(start), orjson.dumps(sorted(known | dims)))
+        return restate
+
+    def _close(self, meta: _Meta, restate: set[int], result: BatchResult) -> None:
+        cfg = self.config
+        for start in sorted(restate):
+            end = cfg.base.next_start(start)
+            if cfg.closing.classify(end, meta.watermark_ms) is Lateness.RESTATE:
+                result.partials.append(self._partial(start, end, meta))
+        for start, end in list(cfg.closing.due(cfg.base, meta.next_close_ms, meta.watermark_ms)):
+            result.partials.append(self._partial(start, end, meta))
+            meta.next_close_ms = end
+
+    def _partial(self, start: int, end: int, meta: _Meta) -> Partial:
+        store = self.store
+        raw_revision = store.get(keys.revision(start))
+        revision = (orjson.loads(raw_revision) if raw_revision else 0) + 1
+        store.set(keys.revision(start), orjson.dumps(revision))
+        raw_dims = store.get(keys.dimensions(start))
+        cells: dict[tuple[str, str], dict[str, tuple[int, int, int, int]]] = {}
+        for queue, media in orjson.loads(raw_dims) if raw_dims else []:
+            raw = store.get(keys.cell(start, queue, media))
+            if raw is not None:
+                cells[(queue, media)] = {k: tuple(v) for k, v in orjson.loads(raw).items()}
+        assert meta.watermark_ms is not None
+        return Partial(self.config.partition, start, end, revision, meta.watermark_ms, cells)
+
+    def _save_conversations(self, conversations: dict[str, Correlator], meta: _Meta) -> None:
+        store, horizon = self.store, self.config.kpi.dedupe_horizon_ms
+        scheduled: dict[int, list[str]] = {}
+        for conversation_id, correlator in conversations.items():
+            key = keys.conversation(conversation_id)
+            if meta.watermark_ms is not None and correlator.forgettable(meta.watermark_ms):
+                store.delete(key)
+                continue
+            store.set(key, orjson.dumps(correlator.state()))
+            due = correlator.next_deadline_ms()
+            if due is None:
+                due = correlator.newest_ms + horizon + 1
+            minute = max(due // MINUTE_MS, meta.expired_minute + 1)
+            scheduled.setdefault(minute, []).append(conversation_id)
+        for minute, ids in scheduled.items():
+            raw = store.get(keys.deadlines(minute))
+            known: list[Any] = orjson.loads(raw) if raw else []
+            merged = sorted(set(known) | set(ids))
+            store.set(keys.deadlines(minute), orjson.dumps(merged))

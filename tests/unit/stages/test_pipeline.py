@@ -1,0 +1,115 @@
+"""Stage logic end to end on dict stores: simulated day → feed records equal to `compute`."""
+
+from __future__ import annotations
+
+import orjson
+
+from streamvane.feeds.profile import Dimension, FeedProfile
+from streamvane.kpi.compute import compute
+from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.intervals import Granularity, IntervalGrid
+from streamvane.records.feed_record import FeedRecord
+from streamvane.simulator.contact_center import queue_directory, simulate
+from streamvane.simulator.events import delivery
+from streamvane.simulator.spec import SimulationSpec
+from tests.support.pipeline import BASE, Pipeline
+
+SPEC = SimulationSpec(agents=30, hours=2.5, seed=21, reorder_ms=20_000, duplicate_rate=0.05)
+DIMENSIONS = tuple(
+    Dimension(queue_id=qid, media_type=q.media_type) for qid, q in queue_directory(SPEC).items()
+)
+PROFILES = (
+    FeedProfile(id="wfm-15", version=1, cadence="PT15M", time_zone="UTC", dimensions=DIMENSIONS),
+    FeedProfile(id="berlin-30", version=2, cadence="PT30M", time_zone="Europe/Berlin", dimensions=DIMENSIONS),
+    FeedProfile(id="nepal-60", version=1, cadence="PT60M", time_zone="Asia/Kathmandu", dimensions=DIMENSIONS),
+)
+
+
+def expected(profile: FeedProfile, lines: list[bytes]) -> dict[int, dict[tuple[str, str], object]]:
+    grid = IntervalGrid(Granularity.parse(profile.cadence), profile.time_zone)
+    aggregator, _ = compute(lines, grid, KpiConfig(), 2**62)
+    out: dict[int, dict[tuple[str, str], object]] = {}
+    for (queue, media, start), acc in aggregator.cells.items():
+        out.setdefault(start, {})[(queue, media)] = acc.snapshot()
+    return out
+
+
+def as_cells(record: FeedRecord) -> dict[tuple[str, str], object]:
+    return {
+        (row.queue_id, row.media_type): {m.metric: (m.count, m.sum, m.min, m.max) for m in row.metrics}
+        for row in record.rows
+        if row.metrics
+    }
+
+
+def test_records_of_every_profile_equal_compute_interval_for_interval() -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    start = SPEC.start_ms - 3_600_000  # every profile grid starts on or before the first event
+    pipeline = Pipeline(PROFILES, start_ms=start)
+    pipeline.feed(lines, tick_ms=SPEC.end_ms + 6 * 3_600_000)
+    assert pipeline.quarantined == []
+    for profile in PROFILES:
+        records = [r for r in pipeline.records if r.profile_id == profile.id]
+        assert all(r.revision == 1 for r in records), "no late data: nothing is restated"
+        truth = expected(profile, lines)
+        got = {r.interval_start_ms: as_cells(r) for r in records}
+        assert {k: v for k, v in got.items() if v} == truth
+        starts = [r.interval_start_ms for r in records]
+        assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        assert all(len(r.rows) == len(DIMENSIONS) for r in records), "the full grid, quiet queues included"
+        assert records[0].interval_start_ms <= min(truth) and records[-1].interval_start_ms >= max(truth)
+
+
+def test_redelivered_batches_change_nothing() -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    once = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
+    once.feed(lines, tick_ms=SPEC.end_ms + 6 * 3_600_000)
+    twice = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
+    half = len(lines) // 2
+    twice.feed(lines[:half], batch=50)
+    twice.offsets = [0] * twice.partitions  # the consumer group lost its commits: everything again
+    twice.feed(lines, tick_ms=SPEC.end_ms + 6 * 3_600_000)
+    assert twice.records == once.records
+
+
+def late_offer(at_ms: int, queue: str, conversation: str) -> bytes:
+    body = {
+        "eventTime": at_ms,
+        "conversationId": conversation,
+        "sessionId": f"s-{conversation}",
+        "mediaType": "VOICE",
+        "queueId": queue,
+    }
+    return orjson.dumps(
+        {"topicName": f"v2.detail.events.conversation.{conversation}.acd.start", "eventBody": body}
+    )
+
+
+def test_late_data_restates_within_the_horizon_and_is_quarantined_beyond_it() -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    pipeline = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
+    pipeline.feed(lines, tick_ms=SPEC.end_ms + 3_600_000)
+    first = {r.interval_start_ms: r for r in pipeline.records}
+    queue = DIMENSIONS[0].queue_id
+    restated_at = SPEC.end_ms - 25 * 60_000
+    pipeline.feed(
+        [late_offer(restated_at, queue, "late-1"), late_offer(SPEC.start_ms + 60_000, queue, "late-2")]
+    )
+    restated = pipeline.records[len(first) :]
+    assert [(r.interval_start_ms, r.revision) for r in restated] == [(BASE.start_of(restated_at), 2)]
+    before, after = first[restated[0].interval_start_ms], restated[0]
+    assert after.compaction_key == before.compaction_key and after.idempotency_key != before.idempotency_key
+    count = {
+        rec.revision: next(
+            m.count
+            for row in rec.rows
+            if row.queue_id == queue
+            for m in row.metrics
+            if m.metric == "nOffered"
+        )
+        for rec in (before, after)
+    }
+    assert count[2] == count[1] + 1
+    assert [(q.reason, q.raw) for q in pipeline.quarantined] == [
+        ("too-late", late_offer(SPEC.start_ms + 60_000, queue, "late-2"))
+    ]
