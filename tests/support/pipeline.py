@@ -11,7 +11,10 @@ from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.closing import ClosingPolicy
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
+from streamvane.records.partial import Partial
+from streamvane.stages import outbox
 from streamvane.stages.assemble import Assembler, AssemblerConfig
 from streamvane.stages.correlate import EventItem, PartitionProcessor, ProcessorConfig, Quarantined, TickItem
 from streamvane.stages.store import DictStore
@@ -42,8 +45,11 @@ class Pipeline:
         grace = min(p.grace_ms for p in self.profiles)
         horizon = max(p.correction_horizon_ms for p in self.profiles)
         self.closing = ClosingPolicy(grace, horizon)
+        self.codec = AvroCodec()
         self.assembler = Assembler(
-            AssemblerConfig(self.profiles, BASE, self.partitions, self.start_ms), self.assembler_store
+            AssemblerConfig(self.profiles, BASE, self.partitions, self.start_ms),
+            self.assembler_store,
+            self.codec,
         )
 
     def processor(self, partition: int) -> PartitionProcessor:
@@ -65,7 +71,20 @@ class Pipeline:
             self._run(p, pending[p])
 
     def _run(self, partition: int, items: list[EventItem | TickItem]) -> None:
-        result = self.processor(partition).process(items, now_ms=2**62)
-        self.quarantined.extend(result.quarantined)
-        for partial in result.partials:
-            self.records.extend(self.assembler.accept(partial))
+        """One batch, then publish the outboxes as the shell does (leftovers of a crash included)."""
+        store = self.stores[partition]
+        self.processor(partition).process(items, now_ms=2**62)
+        partials = []
+        for out in outbox.pending(store):
+            if out.destination == outbox.QUARANTINE:
+                headers = dict(out.headers)
+                self.quarantined.append(
+                    Quarantined(out.value, headers["reason"].decode(), headers["detail"].decode())
+                )
+            else:
+                partials.append(Partial.decode(out.value))
+        outbox.clear(store)
+        self.assembler.accept_batch(partials)
+        for out in outbox.pending(self.assembler_store):
+            self.records.append(self.codec.decode(out.value, dict(out.headers)[FINGERPRINT_HEADER].decode()))
+        outbox.clear(self.assembler_store)

@@ -26,10 +26,13 @@ from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.closing import combined_watermark
 from streamvane.kpi.intervals import IntervalGrid
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord, build_record
 from streamvane.records.partial import Partial
 from streamvane.records.rollup import base_starts
-from streamvane.stages.store import Store
+from streamvane.stages import outbox
+from streamvane.stages.outbox import RECORDS, Output
+from streamvane.stages.store import BatchWrites, Store, recover
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +44,27 @@ class AssemblerConfig:
 
 
 class Assembler:
-    def __init__(self, config: AssemblerConfig, store: Store) -> None:
-        self.config, self.store = config, store
+    def __init__(self, config: AssemblerConfig, store: Store, codec: AvroCodec | None = None) -> None:
+        self.config, self.base_store, self.codec = config, store, codec or AvroCodec()
+        self.store: Store = store
         self.grids = {p.id: p.grid() for p in config.profiles}
+
+    def accept_batch(self, partials: list[Partial]) -> list[FeedRecord]:
+        """Apply partials; state and the outbox of Avro-encoded records commit together."""
+        recover(self.base_store)
+        batch = BatchWrites(self.base_store)
+        self.store = batch
+        try:
+            records = [record for partial in partials for record in self.accept(partial)]
+        finally:
+            self.store = self.base_store
+        header = ((FINGERPRINT_HEADER, self.codec.fingerprint.encode()),)
+        outbox.add(
+            batch,
+            [Output(RECORDS, r.compaction_key.encode(), self.codec.encode(r), header) for r in records],
+        )
+        batch.commit()
+        return records
 
     def accept(self, partial: Partial) -> list[FeedRecord]:
         store = self.store

@@ -12,7 +12,8 @@ The steps, in order (each batch, deterministic given the store and the items):
    them for restatement.
 6. Every base interval that became final is emitted as a partial (revision 1); restated ones
    again with revision + 1.
-7. State is written: cells, conversations, deadline index, then the meta with the new offset.
+7. State, the new offset and the outbox (partials, quarantine) are committed together through a
+   redo record (:class:`~streamvane.stages.store.BatchWrites`); the shell publishes the outbox.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import MINUTE_MS, IntervalGrid
 from streamvane.records.partial import Partial
-from streamvane.stages import keys
-from streamvane.stages.store import Store
+from streamvane.stages import keys, outbox
+from streamvane.stages.outbox import PARTIALS, QUARANTINE, Output
+from streamvane.stages.store import BatchWrites, Store, recover
 
 REASON_TOO_LATE = "too-late"
 REASON_BEFORE_START = "before-feed-start"
@@ -118,7 +120,23 @@ class PartitionProcessor:
         self.parser = parser or EventParser(max_future_ms=2**62)
 
     def process(self, items: Iterable[Item], now_ms: int) -> BatchResult:
-        cfg, store = self.config, self.store
+        """Apply one batch; its state changes and outbox are committed together (see BatchWrites)."""
+        recover(self.store)
+        batch = BatchWrites(self.store)
+        result = self._process(batch, items, now_ms)
+        outputs = [
+            Output(
+                QUARANTINE, None, q.raw, (("reason", q.reason.encode()), ("detail", q.detail.encode()[:1000]))
+            )
+            for q in result.quarantined
+        ]
+        outputs += [Output(PARTIALS, p.key.encode(), p.encode()) for p in result.partials]
+        outbox.add(batch, outputs)
+        batch.commit()
+        return result
+
+    def _process(self, store: Store, items: Iterable[Item], now_ms: int) -> BatchResult:
+        cfg = self.config
         meta = _Meta.load(store.get(keys.META), cfg.start_ms)
         result = BatchResult()
         cells = _BatchCells(cfg.base)
@@ -142,7 +160,7 @@ class PartitionProcessor:
                 result.quarantined.append(Quarantined(item.raw, *refusal))
                 continue
             result.applied += 1
-            correlator = self._correlator(conversations, event.conversation_id, cells, result)
+            correlator = self._correlator(store, conversations, event.conversation_id, cells, result)
             correlator.accept(event)
             if meta.newest_ms is None or event.event_time_ms > meta.newest_ms:
                 meta.newest_ms = event.event_time_ms
@@ -155,10 +173,10 @@ class PartitionProcessor:
         )
         result.watermark_ms = meta.watermark_ms
         if meta.watermark_ms is not None:
-            self._expire_due(meta, conversations, cells, result)
-        restate = self._apply(cells, meta)
-        self._close(meta, restate, result)
-        self._save_conversations(conversations, meta)
+            self._expire_due(store, meta, conversations, cells, result)
+        restate = self._apply(store, cells, meta)
+        self._close(store, meta, restate, result)
+        self._save_conversations(store, conversations, meta)
         store.set(keys.META, meta.dump())
         return result
 
@@ -177,11 +195,16 @@ class PartitionProcessor:
         return None
 
     def _correlator(
-        self, cache: dict[str, Correlator], conversation_id: str, cells: _BatchCells, result: BatchResult
+        self,
+        store: Store,
+        cache: dict[str, Correlator],
+        conversation_id: str,
+        cells: _BatchCells,
+        result: BatchResult,
     ) -> Correlator:
         correlator = cache.get(conversation_id)
         if correlator is None:
-            raw = self.store.get(keys.conversation(conversation_id))
+            raw = store.get(keys.conversation(conversation_id))
             kpi = self.config.kpi
             if raw is None:
                 correlator = Correlator(kpi, cells, counts=result.counts)
@@ -192,25 +215,30 @@ class PartitionProcessor:
         return correlator
 
     def _expire_due(
-        self, meta: _Meta, conversations: dict[str, Correlator], cells: _BatchCells, result: BatchResult
+        self,
+        store: Store,
+        meta: _Meta,
+        conversations: dict[str, Correlator],
+        cells: _BatchCells,
+        result: BatchResult,
     ) -> None:
         assert meta.watermark_ms is not None
         current_minute = meta.watermark_ms // MINUTE_MS
         for minute in range(meta.expired_minute + 1, current_minute + 1):
-            bucket = self.store.get(keys.deadlines(minute))
+            bucket = store.get(keys.deadlines(minute))
             if bucket is None:
                 continue
             for conversation_id in orjson.loads(bucket):
-                self._correlator(conversations, conversation_id, cells, result)
-            self.store.delete(keys.deadlines(minute))
+                self._correlator(store, conversations, conversation_id, cells, result)
+            store.delete(keys.deadlines(minute))
         # The watermark's own minute stays open: deadlines later in it are rescheduled there.
         meta.expired_minute = max(meta.expired_minute, current_minute - 1)
         for correlator in conversations.values():
             correlator.expire(meta.watermark_ms)
 
-    def _apply(self, cells: _BatchCells, meta: _Meta) -> set[int]:
+    def _apply(self, store: Store, cells: _BatchCells, meta: _Meta) -> set[int]:
         """Merge the batch's deltas into the stored cells; the closed intervals they touch."""
-        store, restate = self.store, set()
+        restate = set()
         new_dimensions: dict[int, set[tuple[str, str]]] = {}
         for (start, queue, media), delta in sorted(cells.deltas.items()):
             if start < self.config.start_ms:
@@ -231,18 +259,17 @@ class PartitionProcessor:
             store.set(keys.dimensions(start), orjson.dumps(sorted(known | dims)))
         return restate
 
-    def _close(self, meta: _Meta, restate: set[int], result: BatchResult) -> None:
+    def _close(self, store: Store, meta: _Meta, restate: set[int], result: BatchResult) -> None:
         cfg = self.config
         for start in sorted(restate):
             end = cfg.base.next_start(start)
             if cfg.closing.classify(end, meta.watermark_ms) is Lateness.RESTATE:
-                result.partials.append(self._partial(start, end, meta))
+                result.partials.append(self._partial(store, start, end, meta))
         for start, end in list(cfg.closing.due(cfg.base, meta.next_close_ms, meta.watermark_ms)):
-            result.partials.append(self._partial(start, end, meta))
+            result.partials.append(self._partial(store, start, end, meta))
             meta.next_close_ms = end
 
-    def _partial(self, start: int, end: int, meta: _Meta) -> Partial:
-        store = self.store
+    def _partial(self, store: Store, start: int, end: int, meta: _Meta) -> Partial:
         raw_revision = store.get(keys.revision(start))
         revision = (orjson.loads(raw_revision) if raw_revision else 0) + 1
         store.set(keys.revision(start), orjson.dumps(revision))
@@ -255,8 +282,8 @@ class PartitionProcessor:
         assert meta.watermark_ms is not None
         return Partial(self.config.partition, start, end, revision, meta.watermark_ms, cells)
 
-    def _save_conversations(self, conversations: dict[str, Correlator], meta: _Meta) -> None:
-        store, horizon = self.store, self.config.kpi.dedupe_horizon_ms
+    def _save_conversations(self, store: Store, conversations: dict[str, Correlator], meta: _Meta) -> None:
+        horizon = self.config.kpi.dedupe_horizon_ms
         scheduled: dict[int, list[str]] = {}
         for conversation_id, correlator in conversations.items():
             key = keys.conversation(conversation_id)
