@@ -15,6 +15,9 @@ import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from streamvane.feeds.profile import FeedProfile
+from streamvane.kpi.config import KpiConfig
+
 
 class KafkaSettings(BaseModel):
     """Where the broker is and how topics are created."""
@@ -31,7 +34,42 @@ class KafkaSettings(BaseModel):
 class TopicSettings(BaseModel):
     """Topic names; every name is versioned so a breaking change can move to a new topic."""
 
-    events: str = Field("streamvane.genesys.events.v1", description="Genesys conversation detail events.")
+    events: str = Field(
+        "streamvane.genesys.events.v1", description="Genesys conversation detail events (input)."
+    )
+    keyed: str = Field(
+        "streamvane.events.keyed.v1", description="Events re-keyed by conversationId (internal)."
+    )
+    quarantine: str = Field(
+        "streamvane.quarantine.v1", description="Rejected input: original bytes + reason."
+    )
+    partials: str = Field("streamvane.partials.v1", description="Per-partition interval partials (internal).")
+    feed_records: str = Field(
+        "streamvane.feed.records.v1", description="Final Avro feed records (compacted)."
+    )
+
+
+class WorkerSettings(BaseModel):
+    """How the stream worker batches, ticks and stores state."""
+
+    app_id: str = Field("streamvane", description="Faust app id = consumer group; bump to recompute fresh.")
+    feed_start: str = Field(
+        "2026-01-01T00:00:00Z",
+        description="First interval (ISO-8601 instant) the feeds cover; earlier events quarantine.",
+    )
+    batch_size: int = Field(1000, ge=1, description="Events per processing batch.")
+    batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
+    tick_interval_s: float = Field(1.0, gt=0, description="How often the leader writes wall-clock ticks.")
+    ticks_enabled: bool = Field(True, description="Write wall-clock ticks (off for backfills of history).")
+    max_delivery_delay_ms: int = Field(
+        60_000, ge=0, description="A tick at T promises every event older than T minus this has arrived."
+    )
+    block_cache_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="RocksDB block cache per table partition."
+    )
+    write_buffer_bytes: int = Field(
+        8 * 1024 * 1024, gt=0, description="RocksDB write buffer per table partition."
+    )
 
 
 class Settings(BaseSettings):
@@ -41,6 +79,11 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    kpi: KpiConfig = Field(default_factory=KpiConfig)
+    profiles: tuple[FeedProfile, ...] = Field(
+        (), description="Feed profiles (usually from the settings file)."
+    )
     data_dir: Path = Field(Path("./.streamvane"), description="Local state (RocksDB tables) directory.")
     log_level: str = Field("INFO", description="Python logging level name.")
 
@@ -82,7 +125,7 @@ def describe_settings() -> str:
         for name, field in model.model_fields.items():
             ann = field.annotation
             env = f"{prefix}{name.upper()}"
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if isinstance(ann, type) and issubclass(ann, BaseModel) and ann is not KpiConfig:
                 walk(ann, env + "__")
             else:
                 lines.append(f"  {env:<44} {field.description or ''} (default: {field.default})")

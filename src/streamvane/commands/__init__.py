@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from streamvane.commands import compute, demo, simulate
+from streamvane.commands import compute, demo, simulate, worker
 
 
 def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     simulate.register(sub)
     compute.register(sub)
     demo.register(sub)
+    worker.register(sub)

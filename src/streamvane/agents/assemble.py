@@ -1,0 +1,44 @@
+"""Stage 3: every partition's partials → Avro feed records on the compacted feed topic."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from streamvane.agents.correlate import BASE
+from streamvane.agents.publish import publish_outbox
+from streamvane.kpi.intervals import parse_instant
+from streamvane.records.avro import AvroCodec
+from streamvane.records.partial import Partial
+from streamvane.stages.assemble import Assembler, AssemblerConfig
+from streamvane.tables.table_store import TableStore, in_partition_of
+from streamvane.topology.app import Topology
+
+log = logging.getLogger(__name__)
+
+
+def register(topology: Topology) -> None:
+    settings = topology.settings
+    worker = settings.worker
+    config = AssemblerConfig(
+        settings.profiles, BASE, settings.kafka.partitions, BASE.start_of(parse_instant(worker.feed_start))
+    )
+    codec = AvroCodec()
+
+    @topology.app.agent(topology.partials, name="assemble", concurrency=1)
+    async def assemble(stream: Any) -> None:
+        async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
+            with in_partition_of(events[-1]):
+                store = TableStore(topology.assembly)
+                records = Assembler(config, store, codec).accept_batch(
+                    [Partial.decode(e.value) for e in events]
+                )
+                await publish_outbox(topology, store)
+            for record in records:
+                log.info(
+                    "record profile=%s interval_start=%d revision=%d rows=%d",
+                    record.profile_id,
+                    record.interval_start_ms,
+                    record.revision,
+                    len(record.rows),
+                )

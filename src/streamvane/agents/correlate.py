@@ -1,0 +1,83 @@
+"""Stage 2: per source partition, correlate events into KPI cells and close intervals.
+
+Consumes the re-keyed events, with the ticks among them, in batches; each partition's part
+of a batch runs through :class:`~streamvane.stages.correlate.PartitionProcessor` against the
+changelogged state table, then the outbox (partials, late-data quarantine) is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from streamvane.agents.publish import publish_outbox
+from streamvane.kpi.closing import ClosingPolicy
+from streamvane.kpi.intervals import Granularity, IntervalGrid, parse_instant
+from streamvane.stages.correlate import EventItem, Item, PartitionProcessor, ProcessorConfig, TickItem
+from streamvane.tables.table_store import TableStore, in_partition_of
+from streamvane.topology.app import TICK_KEY, Topology, is_tick, tick_headers
+
+log = logging.getLogger(__name__)
+BASE = IntervalGrid(Granularity.PT15M, "UTC")
+
+
+def closing_policy(topology: Topology) -> ClosingPolicy:
+    """The base intervals close with the smallest grace and restate up to the largest horizon."""
+    profiles = topology.settings.profiles
+    grace = min((p.grace_ms for p in profiles), default=16 * 60_000)
+    horizon = max((p.correction_horizon_ms for p in profiles), default=2 * 3_600_000)
+    return ClosingPolicy(grace, max(grace, horizon))
+
+
+def register(topology: Topology) -> None:
+    settings = topology.settings
+    worker = settings.worker
+    closing = closing_policy(topology)
+    start_ms = BASE.start_of(parse_instant(worker.feed_start))
+
+    def processor(partition: int, store: TableStore) -> PartitionProcessor:
+        config = ProcessorConfig(
+            settings.kpi, BASE, closing, start_ms, worker.max_delivery_delay_ms, partition
+        )
+        return PartitionProcessor(config, store)
+
+    @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
+    async def correlate(stream: Any) -> None:
+        async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
+            groups: dict[int, list[Any]] = {}
+            for event in events:
+                groups.setdefault(event.message.partition, []).append(event)
+            for partition, group in sorted(groups.items()):
+                items: list[Item] = [
+                    TickItem(int(e.value))
+                    if is_tick(e.message.key, e.message.headers)
+                    else EventItem(e.message.offset, e.value)
+                    for e in group
+                ]
+                with in_partition_of(group[-1]):
+                    store = TableStore(topology.state)
+                    result = processor(partition, store).process(items, time.time_ns() // 1_000_000)
+                    published = await publish_outbox(topology, store)
+                if result.partials or result.quarantined:
+                    log.info(
+                        "partition=%d applied=%d redelivered=%d watermark=%s partials=%d quarantined=%d "
+                        "published=%d",
+                        partition,
+                        result.applied,
+                        result.redelivered,
+                        result.watermark_ms,
+                        len(result.partials),
+                        len(result.quarantined),
+                        published,
+                    )
+
+    if worker.ticks_enabled:
+
+        @topology.app.timer(worker.tick_interval_s, on_leader=True)  # type: ignore[untyped-decorator]
+        async def tick() -> None:
+            now = str(time.time_ns() // 1_000_000).encode()
+            for partition in range(settings.kafka.partitions):
+                await topology.keyed.send(
+                    key=TICK_KEY, value=now, partition=partition, headers=tick_headers()
+                )

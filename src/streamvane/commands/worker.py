@@ -1,0 +1,37 @@
+"""``streamvane worker``: run the stream topology (ingest → correlate → assemble) as a Faust worker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from streamvane.settings import Settings, describe_settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="run the Faust stream worker",
+        description="Consume Genesys events, keep interval KPI state in RocksDB tables changelogged to "
+        "Kafka, and emit Avro feed records. Configured only through settings:\n" + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--loglevel", default=None, help="overrides STREAMVANE_LOG_LEVEL")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamvane.agents import assemble, correlate, ingest
+    from streamvane.topology.app import create_topology
+    from streamvane.topology.topics import ensure_topics
+
+    settings = Settings()
+    ensure_topics(settings)
+    topology = create_topology(settings)
+    ingest.register(topology)
+    correlate.register(topology)
+    assemble.register(topology)
+    level = (args.loglevel or settings.log_level).lower()
+    sys.argv = ["streamvane worker", "worker", "--loglevel", level]
+    topology.app.main()
+    return 0

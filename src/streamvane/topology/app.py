@@ -1,0 +1,96 @@
+"""The Faust app of a Streamvane worker, configured from Settings; agents register on it.
+
+Ticks travel in the re-keyed event topic itself, as records with the key :data:`TICK_KEY` and
+the header ``streamvane.tick``: a tick then has a definite place among its partition's events,
+so a replay meets every tick at the same point and makes the same closing decisions. (A separate
+tick topic would be interleaved with the events in whatever order the consumer fetched them.)
+
+Built by a function, not at import time, so tests and tools create apps with their own settings
+(no module-level app, no import cycle with the agents).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streamvane.settings import Settings
+
+TICK_KEY = b"\x00streamvane.tick"
+TICK_HEADER = "streamvane.tick"
+
+
+def tick_headers() -> list[tuple[str, bytes]]:
+    return [(TICK_HEADER, b"1")]
+
+
+def is_tick(key: bytes | None, headers: Any) -> bool:
+    if key != TICK_KEY:
+        return False
+    names = headers.keys() if isinstance(headers, dict) else [name for name, _ in headers or ()]
+    return TICK_HEADER in names
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """The app and every topic and table the agents use."""
+
+    app: faust.App
+    settings: Settings
+    events: Any
+    keyed: Any
+    quarantine: Any
+    partials: Any
+    feed_records: Any
+    state: Any
+    assembly: Any
+
+
+def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+
+
+def create_topology(settings: Settings) -> Topology:
+    worker, topics = settings.worker, settings.topics
+    n = settings.kafka.partitions
+    app = faust.App(
+        worker.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
+        store="rocksdb://",
+        datadir=str(settings.data_dir),
+        topic_partitions=n,
+        topic_replication_factor=settings.kafka.replication_factor,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        stream_buffer_maxsize=max(4096, 4 * worker.batch_size),
+    )
+    options = {"block_cache_size": worker.block_cache_bytes, "write_buffer_size": worker.write_buffer_bytes}
+    table_kwargs: dict[str, Any] = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "options": options,
+    }
+    return Topology(
+        app=app,
+        settings=settings,
+        events=_raw_topic(app, topics.events),
+        keyed=_raw_topic(app, topics.keyed, partitions=n),
+        quarantine=_raw_topic(app, topics.quarantine),
+        partials=_raw_topic(app, topics.partials, partitions=1),
+        feed_records=_raw_topic(app, topics.feed_records, partitions=1),
+        state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),
+        assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
+    )

@@ -1,0 +1,70 @@
+"""Every topic of the topology, once: name, partitions and configs — and their creation.
+
+Topics are created up front through the admin client with explicit partitions and configs
+(not implicitly by Faust), so a misconfigured existing topic is reported instead of being used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from streamvane.settings import Settings
+
+DAY_MS = 86_400_000
+
+
+class TopicMismatchError(RuntimeError):
+    """An existing topic has a partition count the topology cannot work with."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    must_match: bool = True
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    n, t = settings.kafka.partitions, settings.topics
+    horizon = max((p.correction_horizon_ms for p in settings.profiles), default=DAY_MS)
+    return [
+        TopicSpec(t.events, n, must_match=False),
+        TopicSpec(t.keyed, n, {"retention.ms": str(7 * DAY_MS)}),
+        TopicSpec(t.quarantine, n, {"retention.ms": str(30 * DAY_MS)}, must_match=False),
+        TopicSpec(t.partials, 1, {"cleanup.policy": "compact", "retention.ms": str(horizon + 7 * DAY_MS)}),
+        TopicSpec(t.feed_records, 1, {"cleanup.policy": "compact", "min.compaction.lag.ms": str(DAY_MS)}),
+    ]
+
+
+def ensure_topics(settings: Settings) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    existing = admin.list_topics(timeout=30).topics
+    missing = []
+    for spec in topic_specs(settings):
+        if spec.name in existing:
+            have = len(existing[spec.name].partitions)
+            if spec.must_match and have != spec.partitions:
+                raise TopicMismatchError(
+                    f"topic {spec.name} has {have} partitions, the topology needs {spec.partitions}"
+                )
+            continue
+        missing.append(
+            NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=settings.kafka.replication_factor,
+                config=spec.config,
+            )
+        )
+    if not missing:
+        return
+    for name, future in admin.create_topics(missing).items():
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise RuntimeError(f"cannot create topic {name}: {exc}") from None

@@ -1,0 +1,196 @@
+"""A real `streamvane worker` process against the real broker, with its own topics and state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
+from streamvane.records.feed_record import FeedRecord
+from streamvane.topology.app import TICK_KEY, tick_headers
+from tests.support import kafka
+
+
+@dataclass
+class WorkerRun:
+    """Settings, topics and the process of one worker under test."""
+
+    bootstrap: str
+    tmp: Path
+    profiles: list[dict[str, Any]]
+    feed_start: str
+    partitions: int = 3
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def __post_init__(self) -> None:
+        self.topics = {
+            name: f"test.{name}.{self.run_id}"
+            for name in ("events", "keyed", "quarantine", "partials", "feed_records")
+        }
+        self.app_id = f"sv-{self.run_id}"
+        settings_file = self.tmp / "settings.yaml"
+        settings_file.write_text(yaml.safe_dump({"profiles": self.profiles}))
+        self.env = {
+            **os.environ,
+            "STREAMVANE_SETTINGS_FILE": str(settings_file),
+            "STREAMVANE_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap,
+            "STREAMVANE_KAFKA__PARTITIONS": str(self.partitions),
+            "STREAMVANE_WORKER__APP_ID": self.app_id,
+            "STREAMVANE_WORKER__FEED_START": self.feed_start,
+            "STREAMVANE_WORKER__TICKS_ENABLED": "false",
+            "STREAMVANE_WORKER__BATCH_WITHIN_S": "0.1",
+            "STREAMVANE_DATA_DIR": str(self.tmp / "state"),
+            **{f"STREAMVANE_TOPICS__{name.upper()}": topic for name, topic in self.topics.items()},
+        }
+        self.log = self.tmp / "worker.log"
+
+    # -- process -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("ab") as out:
+            out.write(f"\n===== start {self.starts} =====\n".encode())
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamvane", "worker", "--loglevel", "info"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def assert_alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log.read_text()[-5000:]}")
+
+    def cleanup(self) -> None:
+        self.stop()
+        internal = [f"{self.app_id}-{t}-changelog" for t in ("correlation-state", "assembly-state")]
+        kafka.delete_topics(
+            self.bootstrap, [*self.topics.values(), *internal, f"{self.app_id}-__assignor-__leader"]
+        )
+
+    # -- data --------------------------------------------------------------------------------
+
+    def produce_events(self, lines: list[bytes], input_partitions: int = 2) -> None:
+        """Unkeyed, spread over the input partitions like a bridge that does not key records."""
+        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20})
+        for i, line in enumerate(lines):
+            producer.produce(self.topics["events"], value=line, partition=i % input_partitions)
+            if i % 10_000 == 0:
+                producer.poll(0)
+        assert producer.flush(60) == 0
+
+    def keyed_count(self) -> int:
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"probe-{uuid.uuid4().hex}"})
+        try:
+            total = 0
+            for p in range(self.partitions):
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(self.topics["keyed"], p), timeout=10
+                )
+                total += high - low
+            return total
+        finally:
+            consumer.close()
+
+    def wait_keyed(self, count: int, timeout: float = 120) -> None:
+        """Until ingest has forwarded ``count`` records (events + ticks) to the keyed topic."""
+        deadline = time.monotonic() + timeout
+        while self.keyed_count() < count:
+            self.assert_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ingest forwarded {self.keyed_count()} of {count}")
+            time.sleep(0.5)
+
+    def tick(self, tick_ms: int) -> None:
+        """What the ticker (or the replay tool at the end of a backlog) writes into every partition."""
+        producer = Producer({"bootstrap.servers": self.bootstrap})
+        for p in range(self.partitions):
+            producer.produce(
+                self.topics["keyed"],
+                key=TICK_KEY,
+                value=str(tick_ms).encode(),
+                partition=p,
+                headers=tick_headers(),
+            )
+        assert producer.flush(30) == 0
+
+    def read_records(
+        self, done: Callable[[list[FeedRecord]], bool], timeout: float = 180
+    ) -> list[FeedRecord]:
+        codec = AvroCodec()
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"reader-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.subscribe([self.topics["feed_records"]])
+        records: list[FeedRecord] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while not done(records):
+                self.assert_alive()
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"{len(records)} records after {timeout}s\n{self.log.read_text()[-4000:]}"
+                    )
+                msg = consumer.poll(0.5)
+                if msg is None or msg.error():
+                    continue
+                headers = dict(msg.headers() or [])
+                records.append(codec.decode(msg.value() or b"", headers[FINGERPRINT_HEADER].decode()))
+        finally:
+            consumer.close()
+        return records
+
+    def read_quarantine(self, expected: int, timeout: float = 60) -> list[tuple[bytes, dict[str, bytes]]]:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"q-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        consumer.subscribe([self.topics["quarantine"]])
+        out: list[tuple[bytes, dict[str, bytes]]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(out) < expected and time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is None or msg.error():
+                    continue
+                out.append((msg.value() or b"", dict(msg.headers() or [])))
+        finally:
+            consumer.close()
+        return out
