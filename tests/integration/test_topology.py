@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 SPEC = SimulationSpec(agents=25, hours=1.5, seed=8, reorder_ms=30_000, duplicate_rate=0.03)
 DIMENSIONS = [{"queue_id": qid, "media_type": q.media_type} for qid, q in queue_directory(SPEC).items()]
-PROFILES = [
+PROFILES: list[dict[str, Any]] = [
     {"id": "wfm-utc-15", "version": 1, "cadence": "PT15M", "time_zone": "UTC", "dimensions": DIMENSIONS},
     {
         "id": "kolkata-30",
@@ -42,7 +43,7 @@ def run(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerRun]:
     worker.cleanup()
 
 
-def expected(profile: dict[str, str], lines: list[bytes]) -> dict[int, dict[tuple[str, str], object]]:
+def expected(profile: dict[str, Any], lines: list[bytes]) -> dict[int, dict[tuple[str, str], object]]:
     grid = IntervalGrid(Granularity.parse(profile["cadence"]), profile["time_zone"])
     aggregator, _ = compute(lines, grid, KpiConfig(), 2**62)
     out: dict[int, dict[tuple[str, str], object]] = {}

@@ -22,6 +22,11 @@ from streamvane.topology.app import TICK_KEY, tick_headers
 from tests.support import kafka
 
 
+def header_map(msg: Any) -> dict[str, bytes]:
+    raw = msg.headers() or []
+    return {name: value if isinstance(value, bytes) else (value or "").encode() for name, value in raw}
+
+
 @dataclass
 class WorkerRun:
     """Settings, topics and the process of one worker under test."""
@@ -167,8 +172,7 @@ class WorkerRun:
                 msg = consumer.poll(0.5)
                 if msg is None or msg.error():
                     continue
-                headers = dict(msg.headers() or [])
-                records.append(codec.decode(msg.value() or b"", headers[FINGERPRINT_HEADER].decode()))
+                records.append(codec.decode(msg.value() or b"", header_map(msg)[FINGERPRINT_HEADER].decode()))
         finally:
             consumer.close()
         return records
@@ -190,7 +194,7 @@ class WorkerRun:
                 msg = consumer.poll(0.5)
                 if msg is None or msg.error():
                     continue
-                out.append((msg.value() or b"", dict(msg.headers() or [])))
+                out.append((msg.value() or b"", header_map(msg)))
         finally:
             consumer.close()
         return out
