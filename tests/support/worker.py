@@ -137,13 +137,10 @@ class WorkerRun:
     def tick(self, tick_ms: int) -> None:
         """What the ticker (or the replay tool at the end of a backlog) writes into every partition."""
         producer = Producer({"bootstrap.servers": self.bootstrap})
+        headers: list[tuple[str, str | bytes | None]] = list(tick_headers())
         for p in range(self.partitions):
             producer.produce(
-                self.topics["keyed"],
-                key=TICK_KEY,
-                value=str(tick_ms).encode(),
-                partition=p,
-                headers=tick_headers(),
+                self.topics["keyed"], key=TICK_KEY, value=str(tick_ms).encode(), partition=p, headers=headers
             )
         assert producer.flush(30) == 0
 
