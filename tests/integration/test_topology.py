@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from streamvane.kpi.compute import compute
@@ -20,17 +21,14 @@ from tests.support.worker import WorkerRun
 pytestmark = pytest.mark.integration
 
 SPEC = SimulationSpec(agents=25, hours=1.5, seed=8, reorder_ms=30_000, duplicate_rate=0.03)
+HORIZON_MS = 3 * 3_600_000
 DIMENSIONS = [{"queue_id": qid, "media_type": q.media_type} for qid, q in queue_directory(SPEC).items()]
 PROFILES: list[dict[str, Any]] = [
-    {"id": "wfm-utc-15", "version": 1, "cadence": "PT15M", "time_zone": "UTC", "dimensions": DIMENSIONS},
-    {
-        "id": "kolkata-30",
-        "version": 1,
-        "cadence": "PT30M",
-        "time_zone": "Asia/Kolkata",
-        "dimensions": DIMENSIONS,
-    },
+    {"id": "wfm-utc-15", "cadence": "PT15M", "time_zone": "UTC"},
+    {"id": "kolkata-30", "cadence": "PT30M", "time_zone": "Asia/Kolkata"},
 ]
+for _profile in PROFILES:
+    _profile.update(version=1, dimensions=DIMENSIONS, correction_horizon_ms=HORIZON_MS)
 TICK_MS = SPEC.end_ms + 2 * 3_600_000
 
 
@@ -85,3 +83,82 @@ def test_a_simulated_day_yields_records_equal_to_compute_for_each_profile(run: W
         assert all(len(r.rows) == len(DIMENSIONS) for r in mine), "zero rows for quiet queues"
         starts = [r.interval_start_ms for r in mine]
         assert starts == sorted(set(starts)), "one record per interval, in order"
+
+
+def late_offer(at_ms: int, queue: str, conversation: str) -> bytes:
+    body = {
+        "eventTime": at_ms,
+        "conversationId": conversation,
+        "sessionId": f"s-{conversation}",
+        "mediaType": "VOICE",
+        "queueId": queue,
+    }
+    topic = f"v2.detail.events.conversation.{conversation}.acd.start"
+    return orjson.dumps({"topicName": topic, "eventBody": body})
+
+
+def test_late_event_restates_once_and_one_beyond_the_horizon_is_quarantined(run: WorkerRun) -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    run.start()
+    run.produce_events(lines)
+    run.wait_keyed(len(lines))
+    run.tick(TICK_MS)
+    first = run.read_records(covered)
+    queue = DIMENSIONS[0]["queue_id"]
+    restated_at = SPEC.end_ms - 20 * 60_000
+    too_late = late_offer(SPEC.start_ms + 60_000, queue, "late-2")
+    run.produce_events([late_offer(restated_at, queue, "late-1"), too_late], input_partitions=1)
+    records = run.read_records(lambda rs: len(rs) >= len(first) + len(PROFILES))
+    restated = records[len(first) :]
+    assert sorted((r.profile_id, r.revision) for r in restated) == [("kolkata-30", 2), ("wfm-utc-15", 2)]
+    for record in restated:
+        before = next(
+            r
+            for r in first
+            if (r.profile_id, r.interval_start_ms) == (record.profile_id, record.interval_start_ms)
+        )
+        assert record.compaction_key == before.compaction_key
+        assert record.idempotency_key != before.idempotency_key
+        assert offered(record, queue) == offered(before, queue) + 1
+        assert record.interval_start_ms <= restated_at < record.interval_end_ms
+    quarantined = run.read_quarantine(1)
+    assert [(raw, headers["reason"]) for raw, headers in quarantined] == [(too_late, b"too-late")]
+
+
+def offered(record: FeedRecord, queue: str) -> int:
+    row = next(r for r in record.rows if r.queue_id == queue)
+    return next((m.count for m in row.metrics if m.metric == "nOffered"), 0)
+
+
+def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(run: WorkerRun) -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    bad = [
+        b"{not json",
+        orjson.dumps(
+            {"topicName": "v2.detail.events.conversation.c.acd.start", "eventBody": {"eventTime": "x"}}
+        ),
+        orjson.dumps({"detail": {"eventBody": {}}}),
+        orjson.dumps(
+            {"topicName": "v2.detail.events.conversation.c.acd.end", "eventBody": {"conversationId": "c"}}
+        ),
+        b'{"pad": "' + b"x" * 300_000 + b'"}',
+    ]
+    run.start()
+    run.produce_events(bad[:3] + lines + bad[3:], input_partitions=1)
+    run.wait_keyed(len(lines))
+    run.tick(TICK_MS)
+    records = run.read_records(covered)
+    reasons = sorted(headers["reason"].decode() for _, headers in run.read_quarantine(len(bad)))
+    assert reasons == ["missing-field", "missing-field", "not-json", "too-large", "wrong-type"]
+    assert all(r.revision == 1 for r in records)
+    utc = [r for r in records if r.profile_id == "wfm-utc-15"]
+    assert {r.interval_start_ms: cells(r) for r in utc if cells(r)} == expected(PROFILES[0], lines)
+
+
+def test_with_no_traffic_at_all_ticks_still_deliver_zero_rows_for_every_queue(run: WorkerRun) -> None:
+    run.start()
+    run.tick(TICK_MS)
+    records = run.read_records(covered)
+    utc = [r for r in records if r.profile_id == "wfm-utc-15"]
+    assert len(utc) == (TICK_MS - 60_000 - 16 * 60_000 - (SPEC.start_ms - 3_600_000)) // 900_000
+    assert all(len(r.rows) == len(DIMENSIONS) and not cells(r) for r in records)
