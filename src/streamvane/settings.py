@@ -64,6 +64,9 @@ class WorkerSettings(BaseModel):
     max_delivery_delay_ms: int = Field(
         60_000, ge=0, description="A tick at T promises every event older than T minus this has arrived."
     )
+    session_timeout_s: float = Field(
+        30.0, ge=6, description="Consumer group session timeout: how soon a dead worker's partitions move."
+    )
     block_cache_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="RocksDB block cache per table partition."
     )

@@ -57,10 +57,12 @@ class WorkerRun:
             "STREAMVANE_WORKER__FEED_START": self.feed_start,
             "STREAMVANE_WORKER__TICKS_ENABLED": "false",
             "STREAMVANE_WORKER__BATCH_WITHIN_S": "0.1",
+            "STREAMVANE_WORKER__SESSION_TIMEOUT_S": "6",
             "STREAMVANE_DATA_DIR": str(self.tmp / "state"),
             **{f"STREAMVANE_TOPICS__{name.upper()}": topic for name, topic in self.topics.items()},
         }
         self.log = self.tmp / "worker.log"
+        kafka.create_topic(self.bootstrap, self.topics["events"], partitions=self.partitions)
 
     # -- process -----------------------------------------------------------------------------
 
@@ -74,6 +76,16 @@ class WorkerRun:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Until this start's worker has joined the group and recovered its tables."""
+        marker = f"===== start {self.starts} =====\n"
+        deadline = time.monotonic() + timeout
+        while "[^Worker]: Ready" not in self.log.read_text().rsplit(marker, 1)[-1]:
+            self.assert_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker start {self.starts} not ready:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -110,11 +122,20 @@ class WorkerRun:
         reorder tolerance then shows up as restatements, so exactness tests use one partition.
         """
         producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20})
+        failures: list[Any] = []
+
+        def delivered(err: Any, _msg: Any) -> None:
+            if err is not None:
+                failures.append(err)
+
         for i, line in enumerate(lines):
-            producer.produce(self.topics["events"], value=line, partition=i % input_partitions)
+            producer.produce(
+                self.topics["events"], value=line, partition=i % input_partitions, on_delivery=delivered
+            )
             if i % 10_000 == 0:
                 producer.poll(0)
         assert producer.flush(60) == 0
+        assert failures == []
 
     def keyed_count(self) -> int:
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"probe-{uuid.uuid4().hex}"})
@@ -136,6 +157,29 @@ class WorkerRun:
             self.assert_alive()
             if time.monotonic() > deadline:
                 raise AssertionError(f"ingest forwarded {self.keyed_count()} of {count}")
+            time.sleep(0.5)
+
+    def ingest_caught_up(self) -> bool:
+        """The worker's group has committed the input topic up to its end."""
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.app_id})
+        try:
+            metadata = consumer.list_topics(self.topics["events"], timeout=10).topics[self.topics["events"]]
+            parts = [TopicPartition(self.topics["events"], p) for p in metadata.partitions]
+            committed = consumer.committed(parts, timeout=10)
+            for tp in committed:
+                low, high = consumer.get_watermark_offsets(tp, timeout=10)
+                if high > low and tp.offset < high:  # no commit yet is -1001
+                    return False
+            return True
+        finally:
+            consumer.close()
+
+    def wait_ingest(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ingest_caught_up():
+            self.assert_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError("ingest did not commit the whole input topic")
             time.sleep(0.5)
 
     def tick(self, tick_ms: int) -> None:

@@ -73,6 +73,8 @@ def create_topology(settings: Settings) -> Topology:
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,
+        broker_session_timeout=worker.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, worker.session_timeout_s / 3),
         key_serializer="raw",
         value_serializer="raw",
         stream_buffer_maxsize=max(4096, 4 * worker.batch_size),
