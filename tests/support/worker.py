@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
@@ -142,9 +142,12 @@ class WorkerRun:
         try:
             total = 0
             for p in range(self.partitions):
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(self.topics["keyed"], p), timeout=10
-                )
+                try:
+                    low, high = consumer.get_watermark_offsets(
+                        TopicPartition(self.topics["keyed"], p), timeout=10
+                    )
+                except KafkaException:
+                    return 0  # the worker has not created its topics yet
                 total += high - low
             return total
         finally:
