@@ -74,6 +74,7 @@ class BatchResult:
     partials: list[Partial] = field(default_factory=list)
     applied: int = 0
     redelivered: int = 0
+    late_observations: int = 0
     counts: CorrelationCounts = field(default_factory=CorrelationCounts)
     watermark_ms: int | None = None
 
@@ -86,11 +87,12 @@ class _Meta:
     watermark_ms: int | None
     next_close_ms: int
     expired_minute: int
+    oldest_ms: int
 
     @classmethod
     def load(cls, raw: bytes | None, start_ms: int) -> _Meta:
         if raw is None:
-            return cls(-1, None, None, None, start_ms, start_ms // MINUTE_MS - 1)
+            return cls(-1, None, None, None, start_ms, start_ms // MINUTE_MS - 1, start_ms)
         return cls(**orjson.loads(raw))
 
     def dump(self) -> bytes:
@@ -174,8 +176,9 @@ class PartitionProcessor:
         result.watermark_ms = meta.watermark_ms
         if meta.watermark_ms is not None:
             self._expire_due(store, meta, conversations, cells, result)
-        restate = self._apply(store, cells, meta)
+        restate = self._apply(store, cells, meta, result)
         self._close(store, meta, restate, result)
+        self._forget_old_intervals(store, meta)
         self._save_conversations(store, conversations, meta)
         store.set(keys.META, meta.dump())
         return result
@@ -236,12 +239,13 @@ class PartitionProcessor:
         for correlator in conversations.values():
             correlator.expire(meta.watermark_ms)
 
-    def _apply(self, store: Store, cells: _BatchCells, meta: _Meta) -> set[int]:
+    def _apply(self, store: Store, cells: _BatchCells, meta: _Meta, result: BatchResult) -> set[int]:
         """Merge the batch's deltas into the stored cells; the closed intervals they touch."""
         restate = set()
         new_dimensions: dict[int, set[tuple[str, str]]] = {}
         for (start, queue, media), delta in sorted(cells.deltas.items()):
-            if start < self.config.start_ms:
+            if start < meta.oldest_ms:
+                result.late_observations += 1  # its interval is past the horizon and forgotten
                 continue
             key = keys.cell(start, queue, media)
             raw = store.get(key)
@@ -268,6 +272,22 @@ class PartitionProcessor:
         for start, end in list(cfg.closing.due(cfg.base, meta.next_close_ms, meta.watermark_ms)):
             result.partials.append(self._partial(store, start, end, meta))
             meta.next_close_ms = end
+
+    def _forget_old_intervals(self, store: Store, meta: _Meta) -> None:
+        """Intervals past the correction horizon can never change again: drop their state."""
+        cfg = self.config
+        start = meta.oldest_ms
+        while start < meta.next_close_ms:
+            end = cfg.base.next_start(start)
+            if cfg.closing.classify(end, meta.watermark_ms) is not Lateness.TOO_LATE:
+                break
+            raw_dims = store.get(keys.dimensions(start))
+            for queue, media in orjson.loads(raw_dims) if raw_dims else []:
+                store.delete(keys.cell(start, queue, media))
+            store.delete(keys.dimensions(start))
+            store.delete(keys.revision(start))
+            start = end
+        meta.oldest_ms = start
 
     def _partial(self, store: Store, start: int, end: int, meta: _Meta) -> Partial:
         raw_revision = store.get(keys.revision(start))

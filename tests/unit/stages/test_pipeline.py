@@ -113,3 +113,15 @@ def test_late_data_restates_within_the_horizon_and_is_quarantined_beyond_it() ->
     assert [(q.reason, q.raw) for q in pipeline.quarantined] == [
         ("too-late", late_offer(SPEC.start_ms + 60_000, queue, "late-2"))
     ]
+
+
+def test_state_of_intervals_and_conversations_past_every_horizon_is_dropped() -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    pipeline = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
+    pipeline.feed(lines, tick_ms=SPEC.end_ms + 3_600_000)
+    assert any(k.startswith("k|") for store in pipeline.stores for k in store.data)
+    pipeline.feed([], tick_ms=SPEC.end_ms + 2 * 86_400_000)
+    left = {k.split("|")[0] for store in pipeline.stores for k in store.data}
+    assert left <= {"m", "r"}, "cells, dimensions, conversations and deadlines are gone"
+    horizon_intervals = PROFILES[0].correction_horizon_ms // 900_000
+    assert all(sum(k.startswith("r|") for k in s.data) <= horizon_intervals + 2 for s in pipeline.stores)
