@@ -12,6 +12,7 @@ recomputation is byte-identical. State lives in the store:
 * ``w|<partition>`` — the latest watermark the partition reported
 * ``e|<profile>|<startMs>`` — ``[revision, content digest]`` of the last record emitted
 * ``o|<profile>`` — the oldest interval start not yet emitted
+* ``c`` — the oldest base interval whose partials are kept (older ones are past every horizon)
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from streamvane.records.rollup import base_starts
 from streamvane.stages import outbox
 from streamvane.stages.outbox import RECORDS, Output
 from streamvane.stages.store import BatchWrites, Store, recover
+
+_LONGEST_CADENCE_MS = 3_600_000  # a base partial may be needed by a PT60M interval ending this much later
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class Assembler:
         self.store = batch
         try:
             records = [record for partial in partials for record in self.accept(partial)]
+            self._forget_old_partials()
         finally:
             self.store = self.base_store
         header = ((FINGERPRINT_HEADER, self.codec.fingerprint.encode()),)
@@ -87,6 +91,21 @@ class Assembler:
                     out.append(record)
             out.extend(self._due(profile, grid, watermark))
         return out
+
+    def _forget_old_partials(self) -> None:
+        """Partials of base intervals past every profile's correction horizon can go."""
+        watermark = self._watermark()
+        if watermark is None:
+            return
+        horizon = max(p.correction_horizon_ms for p in self.config.profiles)
+        raw = self.store.get("c")
+        start = orjson.loads(raw) if raw is not None else self.config.start_ms
+        base = self.config.base
+        while base.next_start(start) + _LONGEST_CADENCE_MS + horizon <= watermark:
+            for partition in range(self.config.partitions):
+                self.store.delete(f"p|{start:015d}|{partition}")
+            start = base.next_start(start)
+        self.store.set("c", orjson.dumps(start))
 
     def _watermark(self) -> int | None:
         marks = {}

@@ -125,3 +125,5 @@ def test_state_of_intervals_and_conversations_past_every_horizon_is_dropped() ->
     assert left <= {"m", "r"}, "cells, dimensions, conversations and deadlines are gone"
     horizon_intervals = PROFILES[0].correction_horizon_ms // 900_000
     assert all(sum(k.startswith("r|") for k in s.data) <= horizon_intervals + 2 for s in pipeline.stores)
+    partials = [k for k in pipeline.assembler_store.data if k.startswith("p|")]
+    assert len(partials) <= (horizon_intervals + 4 + 2) * pipeline.partitions  # + one PT60M interval
