@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,3 +200,40 @@ def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: 
     assert all(by_key.get(r.idempotency_key) == r for r in records), "duplicates only as exact copies"
     assert {r.idempotency_key for r in records} == set(by_key), "nothing missing, nothing extra"
     assert all(r.revision == 1 for r in records)
+
+
+def test_replay_recompute_keeps_unchanged_intervals_and_restates_what_changed(run: WorkerRun) -> None:
+    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    run.start()
+    run.produce_events(lines)
+    run.wait_keyed(len(lines))
+    run.tick(TICK_MS)
+    first = run.read_records(covered)
+    queue = DIMENSIONS[1]["queue_id"]
+    late_at = SPEC.start_ms + 60_000
+    run.produce_events([late_offer(late_at, queue, "late-recompute")])
+    assert [h["reason"] for _, h in run.read_quarantine(1)] == [b"too-late"]
+    range_args = ["--from", format_instant(SPEC.start_ms - 3_600_000), "--to", format_instant(SPEC.end_ms)]
+    in_range = [r for r in first if r.interval_start_ms < SPEC.end_ms]
+
+    dry = streamvane_cli(run, "replay", "recompute", *range_args, "--dry-run")
+    assert f"{len(in_range) - 2} unchanged, 2 restated, 0 new (dry run" in dry
+    done = streamvane_cli(run, "replay", "recompute", *range_args)
+    assert f"{len(in_range) - 2} unchanged, 2 restated, 0 new" in done
+    records = run.read_records(lambda rs: len(rs) >= len(first) + 2)
+    restated = records[len(first) :]
+    assert sorted((r.profile_id, r.revision) for r in restated) == [("kolkata-30", 2), ("wfm-utc-15", 2)]
+    for record in restated:
+        assert record.interval_start_ms <= late_at < record.interval_end_ms
+        before = next(r for r in first if r.compaction_key == record.compaction_key)
+        assert offered(record, queue) == offered(before, queue) + 1
+    again = streamvane_cli(run, "replay", "recompute", *range_args)
+    assert f"{len(in_range)} unchanged, 0 restated, 0 new" in again
+
+
+def streamvane_cli(run: WorkerRun, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "streamvane", *args], env=run.env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

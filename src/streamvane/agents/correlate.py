@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from streamvane.agents.publish import publish_outbox
+from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.closing import ClosingPolicy
 from streamvane.kpi.intervals import Granularity, IntervalGrid, parse_instant
 from streamvane.stages.correlate import EventItem, Item, PartitionProcessor, ProcessorConfig, TickItem
@@ -23,8 +24,11 @@ BASE = IntervalGrid(Granularity.PT15M, "UTC")
 
 
 def closing_policy(topology: Topology) -> ClosingPolicy:
+    return closing_policy_for(topology.settings.profiles)
+
+
+def closing_policy_for(profiles: tuple[FeedProfile, ...]) -> ClosingPolicy:
     """The base intervals close with the smallest grace and restate up to the largest horizon."""
-    profiles = topology.settings.profiles
     grace = min((p.grace_ms for p in profiles), default=16 * 60_000)
     horizon = max((p.correction_horizon_ms for p in profiles), default=2 * 3_600_000)
     return ClosingPolicy(grace, max(grace, horizon))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from streamvane.commands import compute, demo, simulate, worker
+from streamvane.commands import compute, demo, replay, simulate, worker
 
 
 def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -12,3 +12,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     compute.register(sub)
     demo.register(sub)
     worker.register(sub)
+    replay.register(sub)
