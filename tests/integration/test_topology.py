@@ -237,3 +237,24 @@ def streamvane_cli(run: WorkerRun, *args: str) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def test_events_shuffled_within_the_tolerance_and_all_duplicated_give_the_same_records(
+    run: WorkerRun,
+) -> None:
+    clean = [line for _, line in delivery(SPEC, simulate(SPEC))]
+    rng = random.Random(5)
+    messy: list[bytes] = []
+    for i in range(0, len(clean), 40):  # shuffle within small windows (seconds of event time), send all twice
+        window = clean[i : i + 40] * 2
+        rng.shuffle(window)
+        messy.extend(window)
+    run.start()
+    run.produce_events(messy)
+    run.wait_keyed(len(messy))
+    run.tick(TICK_MS)
+    records = run.read_records(covered)
+    for profile in PROFILES:
+        mine = [r for r in records if r.profile_id == profile["id"]]
+        assert {r.interval_start_ms: cells(r) for r in mine if cells(r)} == expected(profile, clean)
+        assert all(r.revision == 1 for r in mine)

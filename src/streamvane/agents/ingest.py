@@ -21,17 +21,21 @@ log = logging.getLogger(__name__)
 def register(topology: Topology) -> None:
     worker = topology.settings.worker
     parser = EventParser()
+    output, keyed, quarantine = (
+        topology.output,
+        topology.settings.topics.keyed,
+        topology.settings.topics.quarantine,
+    )
 
     @topology.app.agent(topology.events, name="ingest", concurrency=1)
     async def ingest(stream: Any) -> None:
         async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
             now_ms = time.time_ns() // 1_000_000
-            sent = []
             for event in events:
                 raw: bytes = event.value if event.value is not None else b""
                 result = parser.parse(raw, now_ms) if raw else Rejection("empty", "record has no value")
                 if isinstance(result, ConversationEvent):
-                    sent.append(await topology.keyed.send(key=result.conversation_id.encode(), value=raw))
+                    output.produce(keyed, raw, result.conversation_id.encode())
                 elif isinstance(result, Rejection):
                     message = event.message
                     headers = [
@@ -39,10 +43,9 @@ def register(topology: Topology) -> None:
                         ("detail", result.detail.encode()[:1000]),
                         ("source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
                     ]
-                    sent.append(await topology.quarantine.send(key=event.key, value=raw, headers=headers))
+                    output.produce(quarantine, raw, event.key, headers)
                     log.warning("quarantined reason=%s source=%s/%s/%s", result.reason, *_position(message))
-            for future in sent:
-                await future
+            await output.flush()  # before Faust may commit this batch's offsets
 
 
 def _position(message: Any) -> tuple[str, int, int]:

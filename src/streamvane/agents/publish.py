@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from streamvane.stages import outbox
 from streamvane.stages.store import Store
 from streamvane.topology.app import Topology
@@ -14,16 +12,14 @@ async def publish_outbox(topology: Topology, store: Store) -> int:
     outputs = outbox.pending(store)
     if not outputs:
         return 0
-    destinations: dict[str, Any] = {
-        outbox.PARTIALS: topology.partials,
-        outbox.QUARANTINE: topology.quarantine,
-        outbox.RECORDS: topology.feed_records,
+    topics = topology.settings.topics
+    destinations = {
+        outbox.PARTIALS: topics.partials,
+        outbox.QUARANTINE: topics.quarantine,
+        outbox.RECORDS: topics.feed_records,
     }
-    sent = []
     for out in outputs:
-        topic = destinations[out.destination]
-        sent.append(await topic.send(key=out.key, value=out.value, headers=list(out.headers)))
-    for future in sent:
-        await future
+        topology.output.produce(destinations[out.destination], out.value, out.key, list(out.headers))
+    await topology.output.flush()
     outbox.clear(store)
     return len(outputs)

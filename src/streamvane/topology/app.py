@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from streamvane.settings import Settings
+from streamvane.topology.output import OutputProducer
 
 TICK_KEY = b"\x00streamvane.tick"
 TICK_HEADER = "streamvane.tick"
@@ -46,6 +47,7 @@ class Topology:
     feed_records: Any
     state: Any
     assembly: Any
+    output: OutputProducer
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
@@ -95,4 +97,5 @@ def create_topology(settings: Settings) -> Topology:
         feed_records=_raw_topic(app, topics.feed_records, partitions=1),
         state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),
         assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
+        output=OutputProducer(settings.kafka.bootstrap_servers),
     )
