@@ -6,8 +6,11 @@ Subcommands import their heavy dependencies lazily so ``streamvane --help`` stay
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -51,4 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_gc_for_throughput()
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except ValidationError as exc:
+        source = os.environ.get("STREAMVANE_SETTINGS_FILE") or "environment"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<top>'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        sys.stderr.write(f"streamvane: invalid settings ({source}): {problems}\n")
+        return 2

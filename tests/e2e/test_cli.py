@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,24 @@ def test_unreadable_input_and_bad_options_fail_with_a_clear_message(tmp_path: Pa
     bad_config = streamvane("compute", "--events", "-", "--kpi-config", str(config), stdin=b"")
     assert bad_config.returncode == 2
     assert f"{config}: invalid KPI config: short_abandon_ms".encode() in bad_config.stderr
+
+
+def test_invalid_settings_name_the_file_and_every_field(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text('profiles:\n  - {id: "Bad Id", version: 0, cadence: PT5M}\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "streamvane", "settings"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "STREAMVANE_SETTINGS_FILE": str(settings)},
+    )
+    assert done.returncode == 2
+    assert f"invalid settings ({settings})" in done.stderr
+    for field in (
+        "profiles.0.id",
+        "profiles.0.version",
+        "profiles.0.cadence: Value error, unsupported granularity",
+    ):
+        assert field in done.stderr
+    assert "Traceback" not in done.stderr
