@@ -14,13 +14,12 @@ import orjson
 import pytest
 
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.compute import compute
-from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid, format_instant
 from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
+from tests.support.expectations import Cells, expected_cells, late_offer, offered, record_cells
 from tests.support.pipeline import BASE, Pipeline
 from tests.support.worker import WorkerRun
 
@@ -47,21 +46,18 @@ def run(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerRun]:
     worker.cleanup()
 
 
-def expected(profile: dict[str, Any], lines: list[bytes]) -> dict[int, dict[tuple[str, str], object]]:
-    grid = IntervalGrid(Granularity.parse(profile["cadence"]), profile["time_zone"])
-    aggregator, _ = compute(lines, grid, KpiConfig(), 2**62)
-    out: dict[int, dict[tuple[str, str], object]] = {}
-    for (queue, media, start), acc in aggregator.cells.items():
-        out.setdefault(start, {})[(queue, media)] = acc.snapshot()
-    return out
+def expected_for(profile: dict[str, Any], lines: list[bytes]) -> dict[int, Cells]:
+    return expected_cells(profile["cadence"], profile["time_zone"], lines)
 
 
-def cells(record: FeedRecord) -> dict[tuple[str, str], object]:
-    return {
-        (row.queue_id, row.media_type): {m.metric: (m.count, m.sum, m.min, m.max) for m in row.metrics}
-        for row in record.rows
-        if row.metrics
-    }
+def run_day(run: WorkerRun, lines: list[bytes] | None = None) -> tuple[list[bytes], list[FeedRecord]]:
+    """Start the worker, feed it the simulated day, close it with a tick, read every record."""
+    lines = lines if lines is not None else [line for _, line in delivery(SPEC, simulate(SPEC))]
+    run.start()
+    run.produce_events(lines)
+    run.wait_keyed(len(lines))
+    run.tick(TICK_MS)
+    return lines, run.read_records(covered)
 
 
 def covered(records: list[FeedRecord]) -> bool:
@@ -75,41 +71,21 @@ def covered(records: list[FeedRecord]) -> bool:
 
 
 def test_a_simulated_day_yields_records_equal_to_compute_for_each_profile(run: WorkerRun) -> None:
-    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
-    run.start()
-    run.produce_events(lines)
-    run.wait_keyed(len(lines))
-    run.tick(TICK_MS)
-    records = run.read_records(covered)
+    lines, records = run_day(run)
     for profile in PROFILES:
         mine = [r for r in records if r.profile_id == profile["id"]]
-        got = {r.interval_start_ms: cells(r) for r in mine}
-        assert {start: c for start, c in got.items() if c} == expected(profile, lines)
+        got = {r.interval_start_ms: record_cells(r) for r in mine}
+        assert {start: c for start, c in got.items() if c} == expected_cells(
+            profile["cadence"], profile["time_zone"], lines
+        )
         assert all(r.revision == 1 for r in mine)
         assert all(len(r.rows) == len(DIMENSIONS) for r in mine), "zero rows for quiet queues"
         starts = [r.interval_start_ms for r in mine]
         assert starts == sorted(set(starts)), "one record per interval, in order"
 
 
-def late_offer(at_ms: int, queue: str, conversation: str) -> bytes:
-    body = {
-        "eventTime": at_ms,
-        "conversationId": conversation,
-        "sessionId": f"s-{conversation}",
-        "mediaType": "VOICE",
-        "queueId": queue,
-    }
-    topic = f"v2.detail.events.conversation.{conversation}.acd.start"
-    return orjson.dumps({"topicName": topic, "eventBody": body})
-
-
 def test_late_event_restates_once_and_one_beyond_the_horizon_is_quarantined(run: WorkerRun) -> None:
-    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
-    run.start()
-    run.produce_events(lines)
-    run.wait_keyed(len(lines))
-    run.tick(TICK_MS)
-    first = run.read_records(covered)
+    _, first = run_day(run)
     queue = DIMENSIONS[0]["queue_id"]
     restated_at = SPEC.end_ms - 20 * 60_000
     too_late = late_offer(SPEC.start_ms + 60_000, queue, "late-2")
@@ -129,11 +105,6 @@ def test_late_event_restates_once_and_one_beyond_the_horizon_is_quarantined(run:
         assert record.interval_start_ms <= restated_at < record.interval_end_ms
     quarantined = run.read_quarantine(1)
     assert [(raw, headers["reason"]) for raw, headers in quarantined] == [(too_late, b"too-late")]
-
-
-def offered(record: FeedRecord, queue: str) -> int:
-    row = next(r for r in record.rows if r.queue_id == queue)
-    return next((m.count for m in row.metrics if m.metric == "nOffered"), 0)
 
 
 def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(run: WorkerRun) -> None:
@@ -158,7 +129,9 @@ def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(
     assert reasons == ["missing-field", "missing-field", "not-json", "too-large", "wrong-type"]
     assert all(r.revision == 1 for r in records)
     utc = [r for r in records if r.profile_id == "wfm-utc-15"]
-    assert {r.interval_start_ms: cells(r) for r in utc if cells(r)} == expected(PROFILES[0], lines)
+    assert {r.interval_start_ms: record_cells(r) for r in utc if record_cells(r)} == expected_cells(
+        "PT15M", "UTC", lines
+    )
 
 
 def test_with_no_traffic_at_all_ticks_still_deliver_zero_rows_for_every_queue(run: WorkerRun) -> None:
@@ -167,7 +140,7 @@ def test_with_no_traffic_at_all_ticks_still_deliver_zero_rows_for_every_queue(ru
     records = run.read_records(covered)
     utc = [r for r in records if r.profile_id == "wfm-utc-15"]
     assert len(utc) == (TICK_MS - 60_000 - 16 * 60_000 - (SPEC.start_ms - 3_600_000)) // 900_000
-    assert all(len(r.rows) == len(DIMENSIONS) and not cells(r) for r in records)
+    assert all(len(r.rows) == len(DIMENSIONS) and not record_cells(r) for r in records)
 
 
 def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: WorkerRun) -> None:
@@ -203,12 +176,7 @@ def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: 
 
 
 def test_replay_recompute_keeps_unchanged_intervals_and_restates_what_changed(run: WorkerRun) -> None:
-    lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
-    run.start()
-    run.produce_events(lines)
-    run.wait_keyed(len(lines))
-    run.tick(TICK_MS)
-    first = run.read_records(covered)
+    _, first = run_day(run)
     queue = DIMENSIONS[1]["queue_id"]
     late_at = SPEC.start_ms + 60_000
     run.produce_events([late_offer(late_at, queue, "late-recompute")])
@@ -249,12 +217,10 @@ def test_events_shuffled_within_the_tolerance_and_all_duplicated_give_the_same_r
         window = clean[i : i + 40] * 2
         rng.shuffle(window)
         messy.extend(window)
-    run.start()
-    run.produce_events(messy)
-    run.wait_keyed(len(messy))
-    run.tick(TICK_MS)
-    records = run.read_records(covered)
+    _, records = run_day(run, messy)
     for profile in PROFILES:
         mine = [r for r in records if r.profile_id == profile["id"]]
-        assert {r.interval_start_ms: cells(r) for r in mine if cells(r)} == expected(profile, clean)
+        assert {r.interval_start_ms: record_cells(r) for r in mine if record_cells(r)} == expected_cells(
+            profile["cadence"], profile["time_zone"], clean
+        )
         assert all(r.revision == 1 for r in mine)

@@ -196,10 +196,8 @@ class WorkerRun:
             )
         assert producer.flush(30) == 0
 
-    def read_records(
-        self, done: Callable[[list[FeedRecord]], bool], timeout: float = 180
-    ) -> list[FeedRecord]:
-        codec = AvroCodec()
+    def _read(self, topic: str, enough: Callable[[list[Any]], bool], timeout: float) -> list[Any]:
+        """Messages of ``topic`` from the start until ``enough`` says so (or the timeout)."""
         consumer = Consumer(
             {
                 "bootstrap.servers": self.bootstrap,
@@ -208,42 +206,38 @@ class WorkerRun:
                 "enable.auto.commit": False,
             }
         )
-        consumer.subscribe([self.topics["feed_records"]])
-        records: list[FeedRecord] = []
+        consumer.subscribe([topic])
+        messages: list[Any] = []
         deadline = time.monotonic() + timeout
         try:
-            while not done(records):
+            while not enough(messages) and time.monotonic() < deadline:
                 self.assert_alive()
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{len(records)} records after {timeout}s\n{self.log.read_text()[-4000:]}"
-                    )
                 msg = consumer.poll(0.5)
-                if msg is None or msg.error():
-                    continue
-                records.append(codec.decode(msg.value() or b"", header_map(msg)[FINGERPRINT_HEADER].decode()))
+                if msg is not None and not msg.error():
+                    messages.append(msg)
         finally:
             consumer.close()
+        return messages
+
+    def read_records(
+        self, done: Callable[[list[FeedRecord]], bool], timeout: float = 180
+    ) -> list[FeedRecord]:
+        codec = AvroCodec()
+
+        def decode(msg: Any) -> FeedRecord:
+            return codec.decode(msg.value() or b"", header_map(msg)[FINGERPRINT_HEADER].decode())
+
+        records: list[FeedRecord] = []
+
+        def enough(messages: list[Any]) -> bool:
+            records.extend(decode(m) for m in messages[len(records) :])
+            return done(records)
+
+        enough(self._read(self.topics["feed_records"], enough, timeout))
+        if not done(records):
+            raise AssertionError(f"{len(records)} records after {timeout}s\n{self.log.read_text()[-4000:]}")
         return records
 
     def read_quarantine(self, expected: int, timeout: float = 60) -> list[tuple[bytes, dict[str, bytes]]]:
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"q-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
-        )
-        consumer.subscribe([self.topics["quarantine"]])
-        out: list[tuple[bytes, dict[str, bytes]]] = []
-        deadline = time.monotonic() + timeout
-        try:
-            while len(out) < expected and time.monotonic() < deadline:
-                msg = consumer.poll(0.5)
-                if msg is None or msg.error():
-                    continue
-                out.append((msg.value() or b"", header_map(msg)))
-        finally:
-            consumer.close()
-        return out
+        messages = self._read(self.topics["quarantine"], lambda ms: len(ms) >= expected, timeout)
+        return [(m.value() or b"", header_map(m)) for m in messages]

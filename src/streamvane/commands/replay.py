@@ -34,15 +34,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
-def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[bytes]:
-    """Values of ``topic`` from the first record timestamped at/after ``from_ms`` to its current end."""
-    consumer = Consumer(
+def _reader(bootstrap: str) -> Consumer:
+    """A consumer that assigns partitions itself and commits nothing (its group id is throwaway)."""
+    return Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"streamvane-replay-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
         }
     )
+
+
+def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[bytes]:
+    """Values of ``topic`` from the first record timestamped at/after ``from_ms`` to its current end."""
+    consumer = _reader(bootstrap)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         starts = consumer.offsets_for_times(
@@ -74,13 +79,7 @@ def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterato
 
 def _existing_records(bootstrap: str, topic: str, codec: AvroCodec) -> dict[str, FeedRecord]:
     latest: dict[str, FeedRecord] = {}
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"streamvane-replay-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = _reader(bootstrap)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}

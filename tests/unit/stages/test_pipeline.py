@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
-
 from streamvane.feeds.profile import Dimension, FeedProfile
-from streamvane.kpi.compute import compute
-from streamvane.kpi.config import KpiConfig
-from streamvane.kpi.intervals import Granularity, IntervalGrid
-from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
+from tests.support.expectations import expected_cells, late_offer, record_cells
 from tests.support.pipeline import BASE, Pipeline
 
 SPEC = SimulationSpec(agents=30, hours=2.5, seed=21, reorder_ms=20_000, duplicate_rate=0.05)
@@ -25,23 +20,6 @@ PROFILES = (
 )
 
 
-def expected(profile: FeedProfile, lines: list[bytes]) -> dict[int, dict[tuple[str, str], object]]:
-    grid = IntervalGrid(Granularity.parse(profile.cadence), profile.time_zone)
-    aggregator, _ = compute(lines, grid, KpiConfig(), 2**62)
-    out: dict[int, dict[tuple[str, str], object]] = {}
-    for (queue, media, start), acc in aggregator.cells.items():
-        out.setdefault(start, {})[(queue, media)] = acc.snapshot()
-    return out
-
-
-def as_cells(record: FeedRecord) -> dict[tuple[str, str], object]:
-    return {
-        (row.queue_id, row.media_type): {m.metric: (m.count, m.sum, m.min, m.max) for m in row.metrics}
-        for row in record.rows
-        if row.metrics
-    }
-
-
 def test_records_of_every_profile_equal_compute_interval_for_interval() -> None:
     lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
     start = SPEC.start_ms - 3_600_000  # every profile grid starts on or before the first event
@@ -51,8 +29,8 @@ def test_records_of_every_profile_equal_compute_interval_for_interval() -> None:
     for profile in PROFILES:
         records = [r for r in pipeline.records if r.profile_id == profile.id]
         assert all(r.revision == 1 for r in records), "no late data: nothing is restated"
-        truth = expected(profile, lines)
-        got = {r.interval_start_ms: as_cells(r) for r in records}
+        truth = expected_cells(profile.cadence, profile.time_zone, lines)
+        got = {r.interval_start_ms: record_cells(r) for r in records}
         assert {k: v for k, v in got.items() if v} == truth
         starts = [r.interval_start_ms for r in records]
         assert starts == sorted(starts) and len(set(starts)) == len(starts)
@@ -70,19 +48,6 @@ def test_redelivered_batches_change_nothing() -> None:
     twice.offsets = [0] * twice.partitions  # the consumer group lost its commits: everything again
     twice.feed(lines, tick_ms=SPEC.end_ms + 6 * 3_600_000)
     assert twice.records == once.records
-
-
-def late_offer(at_ms: int, queue: str, conversation: str) -> bytes:
-    body = {
-        "eventTime": at_ms,
-        "conversationId": conversation,
-        "sessionId": f"s-{conversation}",
-        "mediaType": "VOICE",
-        "queueId": queue,
-    }
-    return orjson.dumps(
-        {"topicName": f"v2.detail.events.conversation.{conversation}.acd.start", "eventBody": body}
-    )
 
 
 def test_late_data_restates_within_the_horizon_and_is_quarantined_beyond_it() -> None:
