@@ -78,9 +78,9 @@ class ConversationEvent(NamedTuple):
     wrapup_code: str | None = None
 
     @property
-    def identity(self) -> tuple[str, str, str, int]:
+    def identity(self) -> tuple[str, str, EventKind, int]:
         """What makes two deliveries the same event: (conversationId, sessionId, topic, eventTime)."""
-        return (self.conversation_id, self.session_id, self.kind.value, self.event_time_ms)
+        return (self.conversation_id, self.session_id, self.kind, self.event_time_ms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,7 +127,12 @@ class Correlator:
         kind = event.kind
         if kind not in KPI_KINDS:
             return False
-        identity = (event.conversation_id, event.session_id, kind, event.event_time_ms)
+        identity = (
+            event.conversation_id,
+            event.session_id,
+            kind,
+            event.event_time_ms,
+        )  # event.identity, inlined
         seen = self._seen
         if identity in seen:
             self.counts.duplicates += 1

@@ -5,7 +5,7 @@ whole quarter hours is an exact union of base intervals, so its accumulator is t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.aggregate import CellKey
@@ -36,7 +36,3 @@ def rollup(
             current = out.get(key)
             out[key] = acc if current is None else current.merged(acc)
     return out
-
-
-def dimensions_of(cells: Iterable[CellKey]) -> set[tuple[str, str]]:
-    return {(queue, media) for queue, media, _ in cells}
