@@ -3,19 +3,26 @@ topic with a bare aiokafka consumer, in the same run, on the local broker. Targe
 least 25,000 events/s per worker process on this 2-core machine with the broker beside it, and at
 least 50 % of the raw rate.
 
+A third row is a Faust agent that only batches the same topic and does nothing: Faust's own
+ceiling on this machine, which bounds any Faust-based worker.
+
 The worker's time runs from its "Ready" log line to the moment its consumer group has committed
 both the input topic and the re-keyed topic to their ends (Faust commits every few seconds, so
 large inputs keep that granularity small).
 
-Run: ``make bench-worker`` (starts Kafka) or ``python -m bench.worker_throughput [--agents N --hours H]``.
+Run: ``make bench`` (starts Kafka) or ``python -m bench.worker_throughput [--agents N --hours H]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -46,6 +53,35 @@ async def raw_rate(bootstrap: str, topic: str, partitions: int, expected: int) -
         return expected / (time.perf_counter() - started)
     finally:
         await consumer.stop()
+
+
+def faust_noop_rate(bootstrap: str, topic: str, expected: int, tmp: Path, mode: str) -> float:
+    """Events/s of a Faust agent that only batches (bench/faust_noop_app.py): Faust's own ceiling."""
+    result = tmp / f"noop-{mode}.txt"
+    env = {
+        "NOOP_MODE": mode,
+        "NOOP_FETCH_BYTES": str(16 * 1024 * 1024),  # the worker's default max_fetch_bytes
+        **os.environ,
+        "NOOP_APP_ID": f"noop-{uuid.uuid4().hex[:8]}",
+        "NOOP_BOOTSTRAP": bootstrap,
+        "NOOP_TOPIC": topic,
+        "NOOP_EXPECTED": str(expected),
+        "NOOP_RESULT": str(result),
+    }
+    app = Path(__file__).with_name("faust_noop_app.py")
+    with (tmp / "noop.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(app), "worker", "-l", "warn"], env=env, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while not result.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.2)
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    seen, seconds = result.read_text().split()
+    return int(seen) / float(seconds)
 
 
 def group_done(run: WorkerRun) -> bool:
@@ -91,6 +127,8 @@ def main() -> None:
         try:
             run.produce_events(lines, input_partitions=args.partitions)
             raw = asyncio.run(raw_rate(bootstrap, run.topics["events"], args.partitions, len(lines)))
+            noop = faust_noop_rate(bootstrap, run.topics["events"], len(lines), Path(tmp), "take")
+            noop_iterate = faust_noop_rate(bootstrap, run.topics["events"], len(lines), Path(tmp), "iterate")
             run.start()
             run.wait_ready()
             started = time.perf_counter()
@@ -103,6 +141,8 @@ def main() -> None:
             run.cleanup()
     rows = [
         {"consumer": "bare aiokafka consumer (raw)", "events_per_s": raw},
+        {"consumer": "Faust agent doing nothing (take_events)", "events_per_s": noop},
+        {"consumer": "Faust agent doing nothing (one event at a time)", "events_per_s": noop_iterate},
         {"consumer": "streamvane worker (ingest + correlate)", "events_per_s": worker},
     ]
     emit(

@@ -130,9 +130,17 @@ class WorkerRun:
                 failures.append(err)
 
         for i, line in enumerate(lines):
-            producer.produce(
-                self.topics["events"], value=line, partition=i % input_partitions, on_delivery=delivered
-            )
+            while True:
+                try:
+                    producer.produce(
+                        self.topics["events"],
+                        value=line,
+                        partition=i % input_partitions,
+                        on_delivery=delivered,
+                    )
+                    break
+                except BufferError:  # librdkafka's queue is full: let deliveries drain
+                    producer.poll(0.1)
             if i % 10_000 == 0:
                 producer.poll(0)
         assert producer.flush(60) == 0

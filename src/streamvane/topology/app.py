@@ -76,6 +76,7 @@ def create_topology(settings: Settings) -> Topology:
         table_standby_replicas=0,
         web_enabled=False,
         broker_session_timeout=worker.session_timeout_s,
+        consumer_max_fetch_size=worker.max_fetch_bytes,
         broker_heartbeat_interval=min(3.0, worker.session_timeout_s / 3),
         key_serializer="raw",
         value_serializer="raw",
