@@ -107,7 +107,7 @@ running_pid() {
   [ -f "$pidfile" ] || return 1
   local pid
   pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka"; then
+  if kill -0 "$pid" 2>/dev/null && grep -qa "kafka.Kafka" "/proc/$pid/cmdline" 2>/dev/null; then
     echo "$pid"
     return 0
   fi

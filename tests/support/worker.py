@@ -175,16 +175,20 @@ class WorkerRun:
         """The worker's group has committed the input topic up to its end."""
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.app_id})
         try:
-            metadata = consumer.list_topics(self.topics["events"], timeout=10).topics[self.topics["events"]]
-            parts = [TopicPartition(self.topics["events"], p) for p in metadata.partitions]
-            committed = consumer.committed(parts, timeout=10)
-            for tp in committed:
-                low, high = consumer.get_watermark_offsets(tp, timeout=10)
-                if high > low and tp.offset < high:  # no commit yet is -1001
-                    return False
-            return True
+            return self._caught_up(consumer)
+        except KafkaException:
+            return False  # a broker still electing leaders: ask again
         finally:
             consumer.close()
+
+    def _caught_up(self, consumer: Consumer) -> bool:
+        metadata = consumer.list_topics(self.topics["events"], timeout=10).topics[self.topics["events"]]
+        parts = [TopicPartition(self.topics["events"], p) for p in metadata.partitions]
+        for tp in consumer.committed(parts, timeout=10):
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            if high > low and tp.offset < high:  # no commit yet is -1001
+                return False
+        return True
 
     def wait_ingest(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
