@@ -140,7 +140,7 @@ start() {
     echo $! >"$pidfile")
   local waited=0
   while [ "$waited" -lt "$ready_timeout" ]; do
-    if ! running_pid >/dev/null; then
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then  # (its command line may still be mid-exec)
       tail -n 40 "$data/server.log" "$logfile" >&2 2>/dev/null || true
       die "Kafka exited during start-up (log tail above)"
     fi
