@@ -117,7 +117,7 @@ def _row(queue: str, acc: IntervalAccumulator, config: KpiConfig, target: float)
     sl = service_level(acc, config, target)
     sl_text = f"{100 * sl.ratio:5.1f}%" if sl else "    -"
     return (
-        f"  {queue[:14]:<14} {offered:>7} {answered:>8} {abandoned:>9} {asa:>7.1f} {aht:>7.1f} {sl_text:>7}"
+        f"  {queue[:22]:<22} {offered:>7} {answered:>8} {abandoned:>9} {asa:>7.1f} {aht:>7.1f} {sl_text:>7}"
     )
 
 
