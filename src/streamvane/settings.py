@@ -67,6 +67,9 @@ class WorkerSettings(BaseModel):
     session_timeout_s: float = Field(
         30.0, ge=6, description="Consumer group session timeout: how soon a dead worker's partitions move."
     )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT (0: off)."
+    )
     max_fetch_bytes: int = Field(
         16 * 1024 * 1024,
         gt=0,

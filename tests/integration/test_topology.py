@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,13 @@ def run(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerRun]:
 
 def expected_for(profile: dict[str, Any], lines: list[bytes]) -> dict[int, Cells]:
     return expected_cells(profile["cadence"], profile["time_zone"], lines)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def run_day(run: WorkerRun, lines: list[bytes] | None = None) -> tuple[list[bytes], list[FeedRecord]]:
@@ -120,6 +129,8 @@ def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(
         ),
         b'{"pad": "' + b"x" * 300_000 + b'"}',
     ]
+    port = free_port()
+    run.env["STREAMVANE_WORKER__METRICS_PORT"] = str(port)
     run.start()
     run.produce_events(bad[:3] + lines + bad[3:], input_partitions=1)
     run.wait_keyed(len(lines))
@@ -127,6 +138,12 @@ def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(
     records = run.read_records(covered)
     reasons = sorted(headers["reason"].decode() for _, headers in run.read_quarantine(len(bad)))
     assert reasons == ["missing-field", "missing-field", "not-json", "too-large", "wrong-type"]
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert 'streamvane_quarantined_total{reason="not-json"} 1.0' in metrics
+    assert 'streamvane_quarantined_total{reason="missing-field"} 2.0' in metrics
+    assert f"streamvane_events_in_total {float(len(lines) + len(bad))}" in metrics
+    utc_records = sum(r.profile_id == "wfm-utc-15" for r in records)
+    assert f'streamvane_feed_records_total{{profile="wfm-utc-15"}} {float(utc_records)}' in metrics
     assert all(r.revision == 1 for r in records)
     utc = [r for r in records if r.profile_id == "wfm-utc-15"]
     assert {r.interval_start_ms: record_cells(r) for r in utc if record_cells(r)} == expected_cells(

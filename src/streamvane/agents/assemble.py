@@ -35,6 +35,7 @@ def register(topology: Topology) -> None:
                 )
                 await publish_outbox(topology, store)
             for record in records:
+                topology.metrics.records.labels(record.profile_id).inc()
                 log.info(
                     "record profile=%s interval_start=%d revision=%d rows=%d",
                     record.profile_id,

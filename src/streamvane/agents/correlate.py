@@ -63,6 +63,14 @@ def register(topology: Topology) -> None:
                     store = TableStore(topology.state)
                     result = processor(partition, store).process(items, time.time_ns() // 1_000_000)
                     published = await publish_outbox(topology, store)
+                metrics = topology.metrics
+                metrics.applied.inc(result.applied)
+                metrics.redelivered.inc(result.redelivered)
+                metrics.partials.inc(len(result.partials))
+                for q in result.quarantined:
+                    metrics.quarantined.labels(q.reason).inc()
+                if result.watermark_ms is not None:
+                    metrics.watermark.labels(str(partition)).set(result.watermark_ms)
                 if result.partials or result.quarantined:
                     log.info(
                         "partition=%d applied=%d redelivered=%d watermark=%s partials=%d quarantined=%d "

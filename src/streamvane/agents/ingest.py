@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 def register(topology: Topology) -> None:
     worker = topology.settings.worker
     parser = EventParser()
+    metrics = topology.metrics
     output, keyed, quarantine = (
         topology.output,
         topology.settings.topics.keyed,
@@ -31,6 +32,7 @@ def register(topology: Topology) -> None:
     async def ingest(stream: Any) -> None:
         async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
             now_ms = time.time_ns() // 1_000_000
+            metrics.events_in.inc(len(events))
             for event in events:
                 raw: bytes = event.value if event.value is not None else b""
                 result = parser.parse(raw, now_ms) if raw else Rejection("empty", "record has no value")
@@ -44,6 +46,7 @@ def register(topology: Topology) -> None:
                         ("source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
                     ]
                     output.produce(quarantine, raw, event.key, headers)
+                    metrics.quarantined.labels(result.reason).inc()
                     log.warning("quarantined reason=%s source=%s/%s/%s", result.reason, *_position(message))
             await output.flush()  # before Faust may commit this batch's offsets
 

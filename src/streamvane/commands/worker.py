@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     ingest.register(topology)
     correlate.register(topology)
     assemble.register(topology)
+    if settings.worker.metrics_port:
+        topology.metrics.serve(settings.worker.metrics_port)
     level = (args.loglevel or settings.log_level).lower()
     sys.argv = ["streamvane worker", "worker", "--loglevel", level]
     topology.app.main()

@@ -17,6 +17,7 @@ from typing import Any
 import faust
 
 from streamvane.settings import Settings
+from streamvane.topology.metrics import WorkerMetrics
 from streamvane.topology.output import OutputProducer
 
 TICK_KEY = b"\x00streamvane.tick"
@@ -48,6 +49,7 @@ class Topology:
     state: Any
     assembly: Any
     output: OutputProducer
+    metrics: WorkerMetrics
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
@@ -99,4 +101,5 @@ def create_topology(settings: Settings) -> Topology:
         state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),
         assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
         output=OutputProducer(settings.kafka.bootstrap_servers),
+        metrics=WorkerMetrics(),
     )

@@ -1,0 +1,40 @@
+"""Prometheus metrics of a worker: the core returns counts, the shell records them here.
+
+One registry per worker (no module-level collectors), served on ``worker.metrics_port`` when it
+is set. Names are prefixed ``streamvane_``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+
+@dataclass
+class WorkerMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.events_in = Counter("streamvane_events_in", "Input records read by ingest.", registry=r)
+        self.quarantined = Counter(
+            "streamvane_quarantined", "Records sent to quarantine, by reason.", ["reason"], registry=r
+        )
+        self.applied = Counter("streamvane_events_applied", "Events correlated into KPI state.", registry=r)
+        self.redelivered = Counter(
+            "streamvane_events_redelivered", "Redelivered events skipped by their offset.", registry=r
+        )
+        self.partials = Counter("streamvane_partials", "Per-partition interval partials emitted.", registry=r)
+        self.records = Counter(
+            "streamvane_feed_records", "Feed records emitted, by profile.", ["profile"], registry=r
+        )
+        self.watermark = Gauge(
+            "streamvane_watermark_ms",
+            "Event-time watermark per source partition (epoch ms).",
+            ["partition"],
+            registry=r,
+        )
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, addr="127.0.0.1", registry=self.registry)
