@@ -6,6 +6,7 @@ Topics are created up front through the admin client with explicit partitions an
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
@@ -37,7 +38,15 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.quarantine, n, {"retention.ms": str(30 * DAY_MS)}, must_match=False),
         TopicSpec(t.partials, 1, {"cleanup.policy": "compact", "retention.ms": str(horizon + 7 * DAY_MS)}),
         TopicSpec(t.feed_records, 1, {"cleanup.policy": "compact", "min.compaction.lag.ms": str(DAY_MS)}),
+        # The tables' changelogs (Faust's naming), created here so that Faust never races its own
+        # creation against its partition check; state keys expire by tombstones, hence compact only.
+        TopicSpec(changelog(settings, "correlation-state"), n, {"cleanup.policy": "compact"}),
+        TopicSpec(changelog(settings, "assembly-state"), 1, {"cleanup.policy": "compact"}),
     ]
+
+
+def changelog(settings: Settings, table: str) -> str:
+    return f"{settings.worker.app_id}-{table}-changelog"
 
 
 def ensure_topics(settings: Settings) -> None:
@@ -68,3 +77,21 @@ def ensure_topics(settings: Settings) -> None:
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise RuntimeError(f"cannot create topic {name}: {exc}") from None
+    _wait_for_leaders(admin, [t.topic for t in missing])
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 30.0) -> None:
+    """Until every partition of the new topics has a leader in the cluster metadata."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = admin.list_topics(timeout=10).topics
+        if all(
+            name in topics
+            and topics[name].partitions
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name in names
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topics without leaders after {timeout_s}s: {names}")
+        time.sleep(0.2)
