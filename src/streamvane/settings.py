@@ -8,6 +8,7 @@ everything below receives plain values or sub-models, so the pure core never see
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,6 @@ class _FileSettingsSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        import os
-
         name = os.environ.get("STREAMVANE_SETTINGS_FILE")
         if not name:
             return {}

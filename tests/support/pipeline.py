@@ -8,18 +8,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.closing import ClosingPolicy
 from streamvane.kpi.config import KpiConfig
-from streamvane.kpi.intervals import Granularity, IntervalGrid
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.records.partial import Partial
 from streamvane.stages import outbox
 from streamvane.stages.assemble import Assembler, AssemblerConfig
 from streamvane.stages.correlate import EventItem, PartitionProcessor, ProcessorConfig, Quarantined, TickItem
+from streamvane.stages.plan import base_grid, closing_policy
 from streamvane.stages.store import DictStore
 
-BASE = IntervalGrid(Granularity.PT15M)
+BASE = base_grid()
 
 
 def partition_of(raw: bytes, partitions: int) -> int:
@@ -42,9 +41,7 @@ class Pipeline:
     def __post_init__(self) -> None:
         self.stores = [DictStore() for _ in range(self.partitions)]
         self.offsets = [0] * self.partitions
-        grace = min(p.grace_ms for p in self.profiles)
-        horizon = max(p.correction_horizon_ms for p in self.profiles)
-        self.closing = ClosingPolicy(grace, horizon)
+        self.closing = closing_policy(self.profiles)
         self.codec = AvroCodec()
         self.assembler = Assembler(
             AssemblerConfig(self.profiles, BASE, self.partitions, self.start_ms),

@@ -39,7 +39,6 @@ class WorkerRun:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
-    python_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.topics = {
@@ -72,7 +71,7 @@ class WorkerRun:
         with self.log.open("ab") as out:
             out.write(f"\n===== start {self.starts} =====\n".encode())
             self.proc = subprocess.Popen(
-                [sys.executable, *self.python_args, "-m", "streamvane", "worker", "--loglevel", "info"],
+                [sys.executable, "-m", "streamvane", "worker", "--loglevel", "info"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from streamvane.agents.correlate import BASE
 from streamvane.agents.publish import publish_outbox
-from streamvane.kpi.intervals import parse_instant
 from streamvane.records.avro import AvroCodec
 from streamvane.records.partial import Partial
 from streamvane.stages.assemble import Assembler, AssemblerConfig
+from streamvane.stages.plan import base_grid, feed_start_ms
 from streamvane.tables.table_store import TableStore, in_partition_of
 from streamvane.topology.app import Topology
 
@@ -20,8 +19,9 @@ log = logging.getLogger(__name__)
 def register(topology: Topology) -> None:
     settings = topology.settings
     worker = settings.worker
+    base = base_grid()
     config = AssemblerConfig(
-        settings.profiles, BASE, settings.kafka.partitions, BASE.start_of(parse_instant(worker.feed_start))
+        settings.profiles, base, settings.kafka.partitions, feed_start_ms(base, worker.feed_start)
     )
     codec = AvroCodec()
 

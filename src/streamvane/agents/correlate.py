@@ -12,37 +12,24 @@ import time
 from typing import Any
 
 from streamvane.agents.publish import publish_outbox
-from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.closing import ClosingPolicy
-from streamvane.kpi.intervals import Granularity, IntervalGrid, parse_instant
 from streamvane.stages.correlate import EventItem, Item, PartitionProcessor, ProcessorConfig, TickItem
+from streamvane.stages.plan import base_grid, closing_policy, feed_start_ms
 from streamvane.tables.table_store import TableStore, in_partition_of
 from streamvane.topology.app import TICK_KEY, Topology, is_tick, tick_headers
 
 log = logging.getLogger(__name__)
-BASE = IntervalGrid(Granularity.PT15M, "UTC")
-
-
-def closing_policy(topology: Topology) -> ClosingPolicy:
-    return closing_policy_for(topology.settings.profiles)
-
-
-def closing_policy_for(profiles: tuple[FeedProfile, ...]) -> ClosingPolicy:
-    """The base intervals close with the smallest grace and restate up to the largest horizon."""
-    grace = min((p.grace_ms for p in profiles), default=16 * 60_000)
-    horizon = max((p.correction_horizon_ms for p in profiles), default=2 * 3_600_000)
-    return ClosingPolicy(grace, max(grace, horizon))
 
 
 def register(topology: Topology) -> None:
     settings = topology.settings
     worker = settings.worker
-    closing = closing_policy(topology)
-    start_ms = BASE.start_of(parse_instant(worker.feed_start))
+    base = base_grid()
+    closing = closing_policy(settings.profiles)
+    start_ms = feed_start_ms(base, worker.feed_start)
 
     def processor(partition: int, store: TableStore) -> PartitionProcessor:
         config = ProcessorConfig(
-            settings.kpi, BASE, closing, start_ms, worker.max_delivery_delay_ms, partition
+            settings.kpi, base, closing, start_ms, worker.max_delivery_delay_ms, partition
         )
         return PartitionProcessor(config, store)
 

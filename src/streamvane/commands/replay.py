@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamvane.commands.progress import Progress
-from streamvane.kpi.intervals import Granularity, IntervalGrid, format_instant, parse_instant
+from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
@@ -104,17 +104,17 @@ def _existing_records(bootstrap: str, topic: str, codec: AvroCodec) -> dict[str,
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamvane.agents.correlate import closing_policy_for
+    from streamvane.stages.plan import base_grid, closing_policy
     from streamvane.stages.recompute import recompute, reconcile
 
     settings = Settings()
     if not settings.profiles:
         sys.stderr.write("replay: no feed profiles configured\n")
         return 2
-    base = IntervalGrid(Granularity.PT15M, "UTC")
+    base = base_grid()
     from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
     start_ms = base.start_of(from_ms - round(args.lookback * 3_600_000))
-    closing = closing_policy_for(settings.profiles)
+    closing = closing_policy(settings.profiles)
     tick_ms = to_ms + max(p.grace_ms for p in settings.profiles) + settings.worker.max_delivery_delay_ms
     bootstrap, codec = settings.kafka.bootstrap_servers, AvroCodec()
     events = _read_topic(bootstrap, settings.topics.events, start_ms, "replay: events read")

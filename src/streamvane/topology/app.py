@@ -37,15 +37,14 @@ def is_tick(key: bytes | None, headers: Any) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Topology:
-    """The app and every topic and table the agents use."""
+    """The app, the topics agents consume, the tables, and the output producer (which writes to
+    the quarantine, partials and feed-record topics by name)."""
 
     app: faust.App
     settings: Settings
     events: Any
     keyed: Any
-    quarantine: Any
     partials: Any
-    feed_records: Any
     state: Any
     assembly: Any
     output: OutputProducer
@@ -95,9 +94,7 @@ def create_topology(settings: Settings) -> Topology:
         settings=settings,
         events=_raw_topic(app, topics.events),
         keyed=_raw_topic(app, topics.keyed, partitions=n),
-        quarantine=_raw_topic(app, topics.quarantine),
         partials=_raw_topic(app, topics.partials, partitions=1),
-        feed_records=_raw_topic(app, topics.feed_records, partitions=1),
         state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),
         assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
         output=OutputProducer(settings.kafka.bootstrap_servers),
