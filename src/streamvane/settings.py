@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from streamvane.feeds.loader import load_profiles_dir
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.config import KpiConfig
 
@@ -94,10 +95,31 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     kpi: KpiConfig = Field(default_factory=KpiConfig)
     profiles: tuple[FeedProfile, ...] = Field(
-        (), description="Feed profiles (usually from the settings file)."
+        (), description="Feed profiles given inline (usually in the settings file)."
+    )
+    profiles_dir: Path | None = Field(
+        None, description="Directory of feed profile YAML files (one per feed), added to 'profiles'."
     )
     data_dir: Path = Field(Path("./.streamvane"), description="Local state (RocksDB tables) directory.")
     log_level: str = Field("INFO", description="Python logging level name.")
+
+    @model_validator(mode="after")
+    def _load_profile_files(self) -> Self:
+        if self.profiles_dir is not None:
+            loaded = load_profiles_dir(self.profiles_dir)
+            self.profiles = (*self.profiles, *loaded)
+            self.profiles_dir = None
+        ids = [p.id for p in self.profiles]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"profiles: duplicate ids {dupes}")
+        return self
+
+    def profile(self, profile_id: str) -> FeedProfile:
+        for candidate in self.profiles:
+            if candidate.id == profile_id:
+                return candidate
+        raise KeyError(f"no feed profile {profile_id!r}; known: {[p.id for p in self.profiles]}")
 
     @classmethod
     def settings_customise_sources(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from streamvane.commands import compute, demo, replay, simulate, worker
+from streamvane.commands import compute, demo, profiles, replay, simulate, worker
 
 
 def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -13,3 +13,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     demo.register(sub)
     worker.register(sub)
     replay.register(sub)
+    profiles.register(sub)

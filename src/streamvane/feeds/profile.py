@@ -1,6 +1,11 @@
-"""The feed profile: the contract a WFM team signs. This holds what the topology needs — identity
-and version, cadence, time zone, grace and correction horizon, dimensions — validated by pydantic
-with errors that name the field. Payload and endpoint contracts extend it later.
+"""The feed profile: the contract a WFM team signs, one YAML file per feed.
+
+The topology reads identity and version, cadence, time zone, grace, correction horizon and
+dimensions; the dispatcher reads the rest: the KPI mapping matrix (:mod:`.mapping`), the payload
+(:mod:`.payload`), the endpoint with its auth by secret reference (:mod:`.endpoint`), the retry
+policy (:mod:`.retry_policy`) and acceptance (:mod:`.acceptance`). All durations are in ms; the
+delivery deadline counts from interval close, i.e. from the end of the interval in event time
+as seen by the worker when it emits the record (interval end + grace in live operation).
 """
 
 from __future__ import annotations
@@ -9,6 +14,11 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from streamvane.feeds.acceptance import AcceptanceSpec
+from streamvane.feeds.endpoint import EndpointSpec
+from streamvane.feeds.mapping import FieldSpec
+from streamvane.feeds.payload import DEFAULT_FIELDS, PayloadSpec
+from streamvane.feeds.retry_policy import RetryPolicy
 from streamvane.kpi.intervals import Granularity, IntervalGrid, zone
 
 
@@ -19,6 +29,8 @@ class Dimension(BaseModel):
 
     queue_id: str = Field(min_length=1)
     media_type: str = Field(min_length=1)
+    name: str | None = Field(None, description="The queue's name at the WFM (rendered as queue name).")
+    external_key: str | None = Field(None, description="The WFM's key for this queue, if it has one.")
 
     @field_validator("media_type")
     @classmethod
@@ -37,7 +49,18 @@ class FeedProfile(BaseModel):
     correction_horizon_ms: int = Field(
         2 * 3_600_000, ge=0, description="Event time after interval end during which late data restates."
     )
-    dimensions: tuple[Dimension, ...] = Field((), description="Rows always present (zero when quiet).")
+    dimensions: tuple[Dimension, ...] = Field(
+        (), description="Rows of the payload, always present (zero when quiet); empty: every queue seen."
+    )
+    description: str = ""
+    delivery_deadline_ms: int = Field(
+        10 * 60_000, gt=0, description="Deliver within this long after the interval is closed."
+    )
+    fields: tuple[FieldSpec, ...] = Field(DEFAULT_FIELDS, min_length=1, description="The KPI mapping.")
+    payload: PayloadSpec = Field(default_factory=PayloadSpec)
+    endpoint: EndpointSpec | None = Field(None, description="Where to deliver; none: records only.")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    acceptance: AcceptanceSpec = Field(default_factory=AcceptanceSpec)
 
     @field_validator("cadence")
     @classmethod
@@ -54,6 +77,24 @@ class FeedProfile(BaseModel):
     def _horizon(self) -> Self:
         if self.correction_horizon_ms < self.grace_ms:
             raise ValueError("correction_horizon_ms must be >= grace_ms")
+        return self
+
+    @model_validator(mode="after")
+    def _names(self) -> Self:
+        names = [f.name for f in self.fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"fields: duplicate names {dupes}")
+        keys = self.payload.dimension_fields.model_dump().values()
+        clash = sorted(set(names) & {k for k in keys if k})
+        if clash:
+            raise ValueError(f"fields: {clash} collide with the row's dimension field names")
+        unknown = sorted(set(self.acceptance.tolerance_pct) - set(names))
+        if unknown:
+            raise ValueError(f"acceptance.tolerance_pct: {unknown} are not fields of this profile")
+        dims = [(d.queue_id, d.media_type) for d in self.dimensions]
+        if len(set(dims)) != len(dims):
+            raise ValueError("dimensions: a (queue_id, media_type) pair is listed twice")
         return self
 
     def grid(self) -> IntervalGrid:

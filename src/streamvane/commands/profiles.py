@@ -1,0 +1,148 @@
+"""``streamvane profiles validate|render``: agree a feed contract before anything is sent.
+
+``validate DIR`` loads every profile file, compiles its payload schema (generated JSON Schema or
+the shipped XSD) and renders an all-zero interval through it, so a mapping that does not fit its
+XSD fails here and not at the first delivery. ``render`` prints the exact body that would be sent
+for one interval of an event file (stdout) and the request line and headers (stderr; credentials
+shown only as their reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from streamvane.feeds.endpoint import NoAuth
+from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir
+from streamvane.feeds.payload_schema import PayloadValidator
+from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.render import render
+from streamvane.feeds.request import build_request
+from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.compute import compute
+from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.intervals import parse_instant
+from streamvane.records.feed_record import FeedRecord, build_record
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("profiles", help="validate feed profiles and render their payloads")
+    inner = p.add_subparsers(dest="profiles_command", required=True)
+    v = inner.add_parser("validate", help="validate every profile file in a directory")
+    v.add_argument("directory", type=Path)
+    v.set_defaults(handler=run_validate)
+    r = inner.add_parser("render", help="print the exact payload one interval of an event file gives")
+    r.add_argument("profile", help="a profile YAML file, or a profile id in --profiles-dir")
+    r.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
+    r.add_argument("--interval", required=True, help="interval start, ISO-8601 with offset")
+    r.add_argument("--events", required=True, type=Path, help="JSON-lines Genesys event file")
+    r.add_argument("--revision", type=int, default=1)
+    r.set_defaults(handler=run_render)
+
+
+def interval_record(
+    profile: FeedProfile,
+    start_ms: int,
+    cells: Mapping[tuple[str, str], IntervalAccumulator] | None = None,
+    revision: int = 1,
+) -> FeedRecord:
+    """The record of the profile's interval holding ``start_ms``; no cells: all rows zero."""
+    start, end = profile.grid().bounds(start_ms)
+    return build_record(
+        profile_id=profile.id,
+        profile_version=profile.version,
+        interval_start_ms=start,
+        interval_end_ms=end,
+        time_zone=profile.time_zone,
+        granularity=profile.cadence,
+        revision=revision,
+        watermark_ms=end,
+        dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
+        cells=cells or {},
+    )
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    try:
+        profiles = load_profiles_dir(args.directory)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"invalid: {problem}\n")
+        return 1
+    failed = 0
+    for profile in profiles:
+        try:
+            validator = PayloadValidator(profile)
+            validator.check(render(profile, interval_record(profile, 1_767_225_600_000), KpiConfig()).body)
+        except (OSError, ValueError) as exc:
+            failed += 1
+            sys.stderr.write(f"invalid: {args.directory / profile.id}: payload: {exc}\n")
+            continue
+        target = f"{profile.endpoint.method} {profile.endpoint.url}" if profile.endpoint else "no endpoint"
+        sys.stdout.write(
+            f"ok {profile.id} v{profile.version}: {profile.cadence} {profile.time_zone}, "
+            f"{len(profile.fields)} fields, {len(profile.dimensions) or 'all'} rows, "
+            f"{profile.payload.format} {profile.payload.schema_version} -> {target}\n"
+        )
+    if not profiles:
+        sys.stderr.write(f"invalid: {args.directory}: no profile files (*.yaml)\n")
+        return 1
+    return 1 if failed else 0
+
+
+def _find(args: argparse.Namespace) -> FeedProfile:
+    path = Path(args.profile)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return load_profile(path)
+    for profile in load_profiles_dir(args.profiles_dir):
+        if profile.id == args.profile:
+            return profile
+    raise ProfileError([f"{args.profiles_dir}: no profile with id {args.profile!r}"])
+
+
+def run_render(args: argparse.Namespace) -> int:
+    try:
+        profile = _find(args)
+        start_ms = parse_instant(args.interval)
+    except ProfileError as exc:
+        sys.stderr.write("\n".join(f"render: {p}" for p in exc.problems) + "\n")
+        return 2
+    except ValueError as exc:
+        sys.stderr.write(f"render: --interval: {exc}\n")
+        return 2
+    grid = profile.grid()
+    if grid.start_of(start_ms) != start_ms:
+        sys.stderr.write(
+            f"render: --interval {args.interval} is not an interval start of {profile.cadence}\n"
+        )
+        return 2
+    kpi = KpiConfig()
+    try:
+        with args.events.open("rb") as stream:
+            aggregator, report = compute(stream, grid, kpi, time.time_ns() // 1_000_000)
+    except OSError as exc:
+        sys.stderr.write(f"render: cannot read {args.events}: {exc.strerror}\n")
+        return 1
+    cells = {(q, media): acc for (q, media, start), acc in aggregator.cells.items() if start == start_ms}
+    record = interval_record(profile, start_ms, cells, args.revision)
+    payload = render(profile, record, kpi)
+    problems = PayloadValidator(profile).problems(payload.body)
+    if profile.endpoint is not None:
+        request = build_request(profile, profile.endpoint, record, payload)
+        sys.stderr.write(f"{request.method} {request.url}\n")
+        for name, value in request.headers.items():
+            sys.stderr.write(f"{name}: {value}\n")
+        auth = profile.endpoint.auth
+        if not isinstance(auth, NoAuth):
+            secret = getattr(auth, "password", None) or getattr(auth, "token", None) or auth.client_secret  # type: ignore[union-attr]
+            sys.stderr.write(f"Authorization: <{auth.type}, secret from {secret.label}>\n")
+    sys.stderr.write(f"({payload.rows} rows, {len(payload.body)} bytes, {report.events} events read)\n")
+    sys.stdout.buffer.write(payload.body)
+    sys.stdout.buffer.write(b"\n")
+    if problems:
+        sys.stderr.write("render: payload breaks its contract: " + "; ".join(problems[:5]) + "\n")
+        return 1
+    return 0

@@ -1,0 +1,125 @@
+"""Where and how a feed is delivered: URL template, method, headers, timeout, TLS and auth.
+
+Only references to secrets appear here (:mod:`streamvane.feeds.secrets`). The URL may use the
+placeholders in :data:`URL_PLACEHOLDERS`; they are filled per record by :func:`expand_url`.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from urllib.parse import quote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from streamvane.feeds.secrets import SecretRef
+
+URL_PLACEHOLDERS = frozenset(
+    {"profile", "version", "interval_start", "interval_end", "interval_start_ms", "revision"}
+)
+_RESERVED_HEADERS = frozenset({"authorization", "idempotency-key", "content-type", "content-length", "host"})
+
+
+class NoAuth(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["none"] = "none"
+
+
+class BasicAuth(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["basic"]
+    username: str = Field(min_length=1)
+    password: SecretRef
+
+
+class BearerAuth(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["bearer"]
+    token: SecretRef
+
+
+class OAuth2ClientCredentials(BaseModel):
+    """RFC 6749 §4.4: the token is cached until shortly before it expires and refreshed on a 401."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["oauth2"]
+    token_url: str
+    client_id: str = Field(min_length=1)
+    client_secret: SecretRef
+    scope: str | None = None
+    refresh_margin_s: float = Field(30.0, ge=0, description="Refresh this long before expiry.")
+
+    @field_validator("token_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+Auth = Annotated[NoAuth | BasicAuth | BearerAuth | OAuth2ClientCredentials, Field(discriminator="type")]
+
+
+class TlsSpec(BaseModel):
+    """Verification is on unless switched off; ``ca_file`` adds a CA; a client cert enables mTLS."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    verify: bool = True
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> Self:
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("client_key needs client_cert")
+        return self
+
+
+class EndpointSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="http(s) URL; may use {profile} {version} {interval_start} … placeholders.")
+    method: Literal["POST", "PUT"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="Static extra headers (no secrets).")
+    timeout_ms: int = Field(10_000, gt=0, description="Whole-request timeout per attempt.")
+    connect_timeout_ms: int = Field(3_000, gt=0)
+    max_in_flight: int = Field(4, ge=1, description="Concurrent requests to this endpoint.")
+    tls: TlsSpec = Field(default_factory=TlsSpec)
+    auth: Auth = Field(default_factory=NoAuth)
+
+    @field_validator("url")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        names = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+        unknown = names - URL_PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(URL_PLACEHOLDERS)}")
+        return _http_url(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        clash = sorted(name for name in value if name.lower() in _RESERVED_HEADERS)
+        if clash:
+            raise ValueError(f"headers {clash} are set by the dispatcher (use 'auth' for credentials)")
+        return value
+
+    @property
+    def origin(self) -> str:
+        """scheme://host:port: the unit of per-endpoint isolation."""
+        parts = urlsplit(self.url.split("{", 1)[0])
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    if parts.username or parts.password:
+        raise ValueError("credentials in the URL are refused; use 'auth' with a secret reference")
+    return value
+
+
+def expand_url(template: str, values: dict[str, str]) -> str:
+    """Fill the placeholders, percent-encoding each value for a path segment."""
+    return template.format(**{name: quote(text, safe="") for name, text in values.items()})

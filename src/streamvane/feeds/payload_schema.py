@@ -1,0 +1,127 @@
+"""Every payload is checked against its contract before it is sent (and by the demo's receiver):
+JSON against a JSON Schema generated from the profile, XML against the profile's XSD shipped in
+``streamvane/schemas``. A payload that fails is a bug on our side, never something to deliver.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from lxml import etree
+
+from streamvane.feeds.profile import FeedProfile
+
+_ISO_LOCAL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
+_ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+class PayloadInvalidError(ValueError):
+    """The rendered bytes break the profile's payload contract."""
+
+
+def json_schema(profile: FeedProfile) -> dict[str, Any]:
+    names = profile.payload.dimension_fields
+    row_props: dict[str, Any] = {names.queue_id: {"type": "string"}, names.media_type: {"type": "string"}}
+    for key in (names.queue_name, names.queue_key):
+        if key:
+            row_props[key] = {"type": "string"}
+    for spec in profile.fields:
+        kind = "integer" if spec.decimals == 0 else "number"
+        nullable = spec.may_be_empty and spec.when_empty == "null"
+        row_props[spec.name] = {"type": [kind, "null"] if nullable else kind, "description": spec.description}
+        if not (spec.ratio is not None and spec.ratio.scale < 0):
+            row_props[spec.name]["minimum"] = 0
+    dims = len(profile.dimensions)
+    rows: dict[str, Any] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": row_props,
+            "required": sorted(row_props),
+            "additionalProperties": False,
+        },
+    }
+    if dims:
+        rows["minItems"] = rows["maxItems"] = dims
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:streamvane:feed:{profile.id}:v{profile.version}:{profile.payload.schema_version}",
+        "title": f"{profile.id} v{profile.version} interval payload",
+        "type": "object",
+        "required": ["schemaVersion", "profile", "revision", "interval", "rows"],
+        "additionalProperties": False,
+        "properties": {
+            "schemaVersion": {"const": profile.payload.schema_version},
+            "profile": {
+                "type": "object",
+                "properties": {"id": {"const": profile.id}, "version": {"const": profile.version}},
+                "required": ["id", "version"],
+                "additionalProperties": False,
+            },
+            "revision": {"type": "integer", "minimum": 1},
+            "interval": {
+                "type": "object",
+                "properties": {
+                    "start": {"type": "string", "pattern": _ISO_LOCAL},
+                    "end": {"type": "string", "pattern": _ISO_LOCAL},
+                    "startUtc": {"type": "string", "pattern": _ISO_UTC},
+                    "endUtc": {"type": "string", "pattern": _ISO_UTC},
+                    "timeZone": {"const": profile.time_zone},
+                    "length": {"const": profile.cadence},
+                },
+                "required": ["start", "end", "startUtc", "endUtc", "timeZone", "length"],
+                "additionalProperties": False,
+            },
+            "rows": rows,
+        },
+    }
+
+
+def load_xsd(name: str) -> etree.XMLSchema:
+    entry = resources.files("streamvane.schemas").joinpath(name)
+    if not entry.is_file():
+        raise FileNotFoundError(f"XSD {name!r} is not shipped in streamvane/schemas")
+    return etree.XMLSchema(etree.fromstring(entry.read_bytes(), _safe_parser()))
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+class PayloadValidator:
+    """Compiled once per profile; :meth:`check` raises :class:`PayloadInvalidError` with the reasons."""
+
+    def __init__(self, profile: FeedProfile) -> None:
+        self.profile = profile
+        self._json = Draft202012Validator(json_schema(profile)) if profile.payload.format == "json" else None
+        xsd = profile.payload.xsd
+        self._xsd = load_xsd(xsd) if xsd else None
+
+    def problems(self, body: bytes) -> list[str]:
+        if self._json is not None:
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                return [f"not JSON: {exc}"]
+            return [
+                f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                for e in self._json.iter_errors(doc)
+            ]
+        try:
+            tree = etree.fromstring(body, _safe_parser())
+        except etree.XMLSyntaxError as exc:
+            return [f"not well-formed XML: {exc}"]
+        if self._xsd is None or self._xsd.validate(tree):
+            return []
+        log = self._xsd.error_log
+        return [line.strip() for line in str(log).splitlines() if line.strip()]
+
+    def check(self, body: bytes) -> None:
+        problems = self.problems(body)
+        if problems:
+            raise PayloadInvalidError(
+                f"{self.profile.id}: payload breaks its contract: " + "; ".join(problems[:5])
+            )

@@ -1,0 +1,119 @@
+"""A feed record in, the exact payload bytes out; every payload passes its own contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamvane.feeds.loader import load_profile
+from streamvane.feeds.payload_schema import PayloadInvalidError, PayloadValidator
+from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.render import render
+from streamvane.feeds.request import build_request
+from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.intervals import parse_instant
+from streamvane.records.feed_record import FeedRecord, build_record
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "profiles"
+SALES = "50feb9c2-a2e7-598e-ab50-932bffc1db65"
+
+
+def record(profile: FeedProfile, start: str, revision: int = 1) -> FeedRecord:
+    acc = IntervalAccumulator()
+    for _ in range(3):
+        acc.add("nOffered", 1)
+    for wait in (5_000, 12_000, 31_000):
+        acc.add("tAnswered", wait)
+    acc.add("nOverSla", 1)
+    acc.add("tHandle", 300_400)
+    acc.add("tHandle", 241_500)
+    start_ms = parse_instant(start)
+    return build_record(
+        profile_id=profile.id,
+        profile_version=profile.version,
+        interval_start_ms=start_ms,
+        interval_end_ms=start_ms + profile.grid().length_ms,
+        time_zone=profile.time_zone,
+        granularity=profile.cadence,
+        revision=revision,
+        watermark_ms=start_ms,
+        dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
+        cells={(SALES, "voice"): acc, ("not-in-contract", "voice"): acc},
+    )
+
+
+def test_genesys_wfm_json_payload_exactly() -> None:
+    profile = load_profile(EXAMPLES / "genesys-wfm-historical.yaml")
+    payload = render(profile, record(profile, "2026-11-02T08:00:00Z"), KpiConfig())
+    doc = orjson.loads(payload.body)
+    assert doc["schemaVersion"] == "genesys-wfm-historical/1"
+    assert doc["interval"] == {
+        "start": "2026-11-02T08:00:00+00:00",
+        "end": "2026-11-02T08:15:00+00:00",
+        "startUtc": "2026-11-02T08:00:00Z",
+        "endUtc": "2026-11-02T08:15:00Z",
+        "timeZone": "UTC",
+        "length": "PT15M",
+    }
+    assert [r["queue"] for r in doc["rows"]] == ["Sales", "Support", "Billing", "Support Chat", "Retention"]
+    assert doc["rows"][0] == {
+        "queueId": SALES,
+        "queue": "Sales",
+        "mediaType": "voice",
+        "offered": 3,
+        "interactionsHandled": 2,
+        "totalHandleTimeSeconds": 542,
+    }
+    assert doc["rows"][1]["offered"] == 0
+    PayloadValidator(profile).check(payload.body)
+
+
+def test_local_zone_rendering_across_dst() -> None:
+    profile = load_profile(EXAMPLES / "calabrio-queue-stats.yaml")
+    # 2026-10-25 01:00Z is 02:00 CET, just after Berlin's clocks went back from 03:00 CEST.
+    before = orjson.loads(render(profile, record(profile, "2026-10-25T00:45:00Z"), KpiConfig()).body)
+    after = orjson.loads(render(profile, record(profile, "2026-10-25T01:00:00Z"), KpiConfig()).body)
+    assert before["interval"]["start"] == "2026-10-25T02:45:00+02:00"
+    assert before["interval"]["end"] == "2026-10-25T02:00:00+01:00"
+    assert after["interval"]["start"] == "2026-10-25T02:00:00+01:00"
+
+
+def test_legacy_xml_is_valid_against_its_xsd_and_omits_undefined_averages() -> None:
+    profile = load_profile(EXAMPLES / "legacy-xml.yaml")
+    payload = render(profile, record(profile, "2026-11-02T08:00:00Z"), KpiConfig())
+    PayloadValidator(profile).check(payload.body)
+    text = payload.body.decode()
+    assert "<Calls>3</Calls><Answered>3</Answered><Abandoned>0</Abandoned><SL>66.7</SL>" in text
+    assert "<ASA>16</ASA><AHT>271</AHT>" in text
+    assert 'queueName="Support" mediaType="voice"><Calls>0</Calls><Answered>0</Answered>' in text
+    assert "<Abandoned>0</Abandoned></Queue>" in text
+    assert 'start="2026-11-02T03:00:00-05:00"' in text
+
+
+def test_xsd_rejects_a_payload_that_breaks_it() -> None:
+    profile = load_profile(EXAMPLES / "legacy-xml.yaml")
+    body = render(profile, record(profile, "2026-11-02T08:00:00Z"), KpiConfig()).body
+    with pytest.raises(PayloadInvalidError, match="Calls"):
+        PayloadValidator(profile).check(body.replace(b"<Calls>3</Calls>", b"<Calls>-3</Calls>"))
+
+
+def test_request_headers_carry_the_deterministic_key() -> None:
+    profile = load_profile(EXAMPLES / "genesys-wfm-historical.yaml")
+    assert profile.endpoint is not None
+    first = record(profile, "2026-11-02T08:00:00Z")
+    payload = render(profile, first, KpiConfig())
+    request = build_request(profile, profile.endpoint, first, payload)
+    again = build_request(profile, profile.endpoint, record(profile, "2026-11-02T08:00:00Z"), payload)
+    restated = build_request(profile, profile.endpoint, record(profile, "2026-11-02T08:00:00Z", 2), payload)
+    assert request.method == "PUT"
+    assert (
+        request.url == "http://127.0.0.1:8787/wfm/historical/genesys-wfm-historical/2026-11-02T08%3A00%3A00Z"
+    )
+    assert request.headers["Idempotency-Key"] == f'"{first.idempotency_key}"'
+    assert again.headers["Idempotency-Key"] == request.headers["Idempotency-Key"]
+    assert restated.headers["Idempotency-Key"] != request.headers["Idempotency-Key"]
+    assert restated.headers["X-Streamvane-Revision"] == "2"
+    assert "Authorization" not in request.headers
