@@ -49,6 +49,12 @@ class TopicSettings(BaseModel):
     feed_records: str = Field(
         "streamvane.feed.records.v1", description="Final Avro feed records (compacted)."
     )
+    dead_letter: str = Field(
+        "streamvane.feed.dlq.v1", description="Records that could not be delivered, with context."
+    )
+    delivery_ledger: str = Field(
+        "streamvane.delivery.ledger.v1", description="Every delivery attempt and outcome (JSON)."
+    )
 
 
 class WorkerSettings(BaseModel):
@@ -85,6 +91,18 @@ class WorkerSettings(BaseModel):
     )
 
 
+class DispatcherSettings(BaseModel):
+    """How the HTTP dispatcher consumes feed records and records outcomes."""
+
+    group_id: str = Field(
+        "streamvane-dispatcher", description="Consumer group of the dispatcher on the feed-record topic."
+    )
+    commit_interval_s: float = Field(0.5, gt=0, description="How often finished offsets are committed.")
+    max_pending: int = Field(10_000, ge=1, description="Records read but not finished before reading pauses.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT.")
+    session_timeout_s: float = Field(10.0, ge=6, description="Consumer group session timeout.")
+
+
 class Settings(BaseSettings):
     """Everything a Streamvane process can be told from outside."""
 
@@ -93,6 +111,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
     kpi: KpiConfig = Field(default_factory=KpiConfig)
     profiles: tuple[FeedProfile, ...] = Field(
         (), description="Feed profiles given inline (usually in the settings file)."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.topology.app import TICK_KEY, tick_headers
 from tests.support import kafka
+from tests.support.process import ProcessControl
 
 
 def header_map(msg: Any) -> dict[str, bytes]:
@@ -28,7 +28,7 @@ def header_map(msg: Any) -> dict[str, bytes]:
 
 
 @dataclass
-class WorkerRun:
+class WorkerRun(ProcessControl):
     """Settings, topics and the process of one worker under test."""
 
     bootstrap: str
@@ -38,6 +38,7 @@ class WorkerRun:
     partitions: int = 3
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     proc: subprocess.Popen[bytes] | None = None
+    label = "worker"
     starts: int = 0
 
     def __post_init__(self) -> None:
@@ -86,25 +87,6 @@ class WorkerRun:
             if time.monotonic() > deadline:
                 raise AssertionError(f"worker start {self.starts} not ready:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-
-    def assert_alive(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"worker exited {self.proc.returncode}:\n{self.log.read_text()[-5000:]}")
 
     def cleanup(self) -> None:
         self.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from streamvane.commands import compute, demo, profiles, replay, simulate, worker
+from streamvane.commands import compute, demo, dispatch, dlq, profiles, replay, simulate, worker
 
 
 def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,3 +14,5 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     worker.register(sub)
     replay.register(sub)
     profiles.register(sub)
+    dispatch.register(sub)
+    dlq.register(sub)

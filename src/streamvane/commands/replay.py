@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from streamvane.commands.progress import Progress
 from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
+from streamvane.topology.topic_reader import headers_of, read_to_end
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,74 +32,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--lookback", type=float, default=2.0, help="hours of events before --from to correlate")
     p.add_argument("--dry-run", action="store_true", help="report only; publish nothing")
     p.set_defaults(handler=run)
-
-
-def _reader(bootstrap: str) -> Consumer:
-    """A consumer that assigns partitions itself and commits nothing (its group id is throwaway)."""
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"streamvane-replay-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
+    d = verbs.add_parser(
+        "deliver", help="re-deliver past intervals from the compacted feed topic (same idempotency keys)"
     )
+    d.add_argument("--profile", required=True, help="feed profile id")
+    d.add_argument("--from", dest="from_", required=True, help="ISO-8601 instant, first interval start")
+    d.add_argument("--to", required=True, help="ISO-8601 instant, end of the range (exclusive)")
+    d.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
+    d.set_defaults(handler=run_deliver)
 
 
 def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[bytes]:
     """Values of ``topic`` from the first record timestamped at/after ``from_ms`` to its current end."""
-    consumer = _reader(bootstrap)
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        starts = consumer.offsets_for_times(
-            [TopicPartition(topic, p, from_ms) for p in partitions], timeout=10
-        )
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
-        }
-        assignment = [tp for tp in starts if tp.offset >= 0 and tp.offset < ends[tp.partition]]
-        total = sum(ends[tp.partition] - tp.offset for tp in assignment)
-        consumer.assign(assignment)
-        remaining = {tp.partition for tp in assignment}
-        progress, done = Progress(label), 0
-        while remaining:
-            for msg in consumer.consume(num_messages=5000, timeout=1.0):
-                partition, offset = msg.partition(), msg.offset()
-                if msg.error() or partition not in remaining or partition is None or offset is None:
-                    continue
-                if offset >= ends[partition] - 1:
-                    remaining.discard(partition)
-                if offset < ends[partition]:
-                    done += 1
-                    yield msg.value() or b""
-            progress.update(done, total)
-        progress.update(done, total, force=True)
-    finally:
-        consumer.close()
+    progress = Progress(label)
+    done_total = [0, 0]
+
+    def shown(done: int, total: int) -> None:
+        done_total[:] = [done, total]
+        progress.update(done, total)
+
+    for msg in read_to_end(bootstrap, topic, from_ms, shown):
+        yield msg.value() or b""
+    progress.update(done_total[0], done_total[1], force=True)
 
 
-def _existing_records(bootstrap: str, topic: str, codec: AvroCodec) -> dict[str, FeedRecord]:
+def existing_records(bootstrap: str, topic: str, codec: AvroCodec) -> dict[str, FeedRecord]:
+    """The live (latest) record per compaction key of the feed-record topic."""
     latest: dict[str, FeedRecord] = {}
-    consumer = _reader(bootstrap)
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
-        assignment = [TopicPartition(topic, p, low) for p, (low, high) in ends.items() if high > low]
-        consumer.assign(assignment)
-        remaining = {tp.partition for tp in assignment}
-        while remaining:
-            for msg in consumer.consume(num_messages=5000, timeout=1.0):
-                partition, offset = msg.partition(), msg.offset()
-                if msg.error() or partition is None or offset is None:
-                    continue
-                if offset >= ends[partition][1] - 1:
-                    remaining.discard(partition)
-                raw_headers = msg.headers() or []
-                pairs = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
-                headers = {k: v for k, v in pairs if isinstance(v, bytes)}
-                record = codec.decode(msg.value() or b"", headers[FINGERPRINT_HEADER].decode())
-                latest[record.compaction_key] = record
-    finally:
-        consumer.close()
+    for msg in read_to_end(bootstrap, topic):
+        record = codec.decode(msg.value() or b"", headers_of(msg)[FINGERPRINT_HEADER].decode())
+        latest[record.compaction_key] = record
     return latest
 
 
@@ -128,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         tick_ms,
         settings.worker.max_delivery_delay_ms,
     )
-    existing = _existing_records(bootstrap, settings.topics.feed_records, codec)
+    existing = existing_records(bootstrap, settings.topics.feed_records, codec)
     result = reconcile(recomputed, existing, from_ms, to_ms)
     sys.stdout.write(
         f"replay recompute {format_instant(from_ms)} – {format_instant(to_ms)}: "
@@ -154,3 +116,30 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("replay: not every record was acknowledged\n")
         return 1
     return 0
+
+
+def run_deliver(args: argparse.Namespace) -> int:
+    from streamvane.commands.redeliver import redeliver
+
+    settings = Settings()
+    try:
+        profile = settings.profile(args.profile)
+        from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
+    except (KeyError, ValueError) as exc:
+        sys.stderr.write(f"replay deliver: {exc}\n")
+        return 2
+    codec = AvroCodec()
+    chosen = sorted(
+        (
+            record
+            for record in existing_records(
+                settings.kafka.bootstrap_servers, settings.topics.feed_records, codec
+            ).values()
+            if record.profile_id == profile.id and from_ms <= record.interval_start_ms < to_ms
+        ),
+        key=lambda r: r.interval_start_ms,
+    )
+    sys.stderr.write(
+        f"replay deliver: {len(chosen)} intervals of {profile.id} in [{args.from_}, {args.to})\n"
+    )
+    return redeliver(settings, [(r, codec.encode(r)) for r in chosen], "replay", args.dry_run)

@@ -38,6 +38,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.quarantine, n, {"retention.ms": str(30 * DAY_MS)}, must_match=False),
         TopicSpec(t.partials, 1, {"cleanup.policy": "compact", "retention.ms": str(horizon + 7 * DAY_MS)}),
         TopicSpec(t.feed_records, 1, {"cleanup.policy": "compact", "min.compaction.lag.ms": str(DAY_MS)}),
+        TopicSpec(t.dead_letter, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
+        TopicSpec(t.delivery_ledger, n, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         # The tables' changelogs (Faust's naming), created here so that Faust never races its own
         # creation against its partition check; state keys expire by tombstones, hence compact only.
         TopicSpec(changelog(settings, "correlation-state"), n, {"cleanup.policy": "compact"}),
@@ -49,11 +51,18 @@ def changelog(settings: Settings, table: str) -> str:
     return f"{settings.worker.app_id}-{table}-changelog"
 
 
-def ensure_topics(settings: Settings) -> None:
+def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
+    """The topics the dispatcher reads and writes (it creates no worker topics)."""
+    t = settings.topics
+    wanted = {t.feed_records, t.dead_letter, t.delivery_ledger}
+    return [spec for spec in topic_specs(settings) if spec.name in wanted]
+
+
+def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> None:
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
     existing = admin.list_topics(timeout=30).topics
     missing = []
-    for spec in topic_specs(settings):
+    for spec in topic_specs(settings) if specs is None else specs:
         if spec.name in existing:
             have = len(existing[spec.name].partitions)
             if spec.must_match and have != spec.partitions:

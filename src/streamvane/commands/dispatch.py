@@ -1,0 +1,91 @@
+"""``streamvane dispatch`` and ``streamvane receiver``: deliver feed records over HTTP, and a local
+WFM endpoint to deliver them to."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streamvane.settings import Settings, describe_settings
+
+if TYPE_CHECKING:
+    from streamvane.sinks.dispatcher import DispatcherConfig
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "dispatch",
+        help="deliver feed records to their endpoints (HTTP), with retries, dead letters and a ledger",
+        description="Consume the feed-record topic and deliver each record to its profile's endpoint. "
+        "Configured through settings:\n" + describe_settings(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(handler=run_dispatch)
+    r = sub.add_parser("receiver", help="run a local WFM receiver that validates and logs payloads")
+    r.add_argument("--port", type=int, default=8787)
+    r.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
+    r.add_argument("--log", type=Path, help="append every request as a JSON line here")
+    r.set_defaults(handler=run_receiver)
+
+
+def dispatcher_config(settings: Settings) -> DispatcherConfig:
+    from streamvane.sinks.dispatcher import DispatcherConfig
+    from streamvane.sinks.sender import Topics
+
+    t, d = settings.topics, settings.dispatcher
+    return DispatcherConfig(
+        bootstrap=settings.kafka.bootstrap_servers,
+        feed_topic=t.feed_records,
+        topics=Topics(t.delivery_ledger, t.dead_letter),
+        group_id=d.group_id,
+        commit_interval_s=d.commit_interval_s,
+        max_pending=d.max_pending,
+        session_timeout_s=d.session_timeout_s,
+    )
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def run_dispatch(args: argparse.Namespace) -> int:
+    from streamvane.sinks.dispatcher import Dispatcher
+    from streamvane.sinks.metrics import DispatcherMetrics
+    from streamvane.topology.topics import delivery_topic_specs, ensure_topics
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ensure_topics(settings, delivery_topic_specs(settings))
+    config = dispatcher_config(settings)
+    metrics = DispatcherMetrics()
+    if settings.dispatcher.metrics_port:
+        metrics.serve(settings.dispatcher.metrics_port)
+    dispatcher = Dispatcher(config, settings.profiles, settings.kpi, metrics)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        logging.getLogger("streamvane.dispatcher").info(
+            "dispatching %s for %d profiles", config.feed_topic, len(settings.profiles)
+        )
+        await dispatcher.run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def run_receiver(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from streamvane.feeds.loader import load_profiles_dir
+    from streamvane.sinks.receiver import receiver_app
+
+    app = receiver_app(load_profiles_dir(args.profiles_dir), args.log)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    return 0

@@ -1,0 +1,50 @@
+"""Prometheus metrics of a dispatcher (one registry per process; names prefixed ``streamvane_``).
+
+``streamvane_dead_letters_total`` is the alert metric: any increase means a WFM endpoint did not
+get an interval it is owed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+
+@dataclass
+class DispatcherMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.attempts = Counter(
+            "streamvane_delivery_attempts",
+            "HTTP attempts by profile and status.",
+            ["profile", "status"],
+            registry=r,
+        )
+        self.outcomes = Counter(
+            "streamvane_delivery_outcomes",
+            "Final outcomes by profile and result.",
+            ["profile", "result"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "streamvane_dead_letters",
+            "Records sent to the dead-letter topic.",
+            ["profile", "reason"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "streamvane_delivery_latency_seconds",
+            "From interval close (record emitted) to acknowledged delivery.",
+            ["profile"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "streamvane_dispatch_in_flight", "Records read, outcome not yet durable.", registry=r
+        )
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, addr="127.0.0.1", registry=self.registry)

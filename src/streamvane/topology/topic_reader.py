@@ -1,0 +1,68 @@
+"""Reading a topic from a point to its current end, outside any consumer group (nothing is
+committed): what replay, the dead-letter tools and the tests use to see a topic as it is now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+
+def headers_of(msg: Message) -> dict[str, bytes]:
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {name: value for name, value in pairs if isinstance(value, bytes)}
+
+
+def read_to_end(
+    bootstrap: str,
+    topic: str,
+    from_ms: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    from_offsets: dict[int, int] | None = None,
+) -> Iterator[Message]:
+    """Messages of every partition from the first at/after ``from_ms`` (None: the beginning; or
+    per partition from ``from_offsets``) up to the end offsets seen when reading starts;
+    ``progress(done, total)`` after each fetch."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        bounds = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
+        if from_offsets is not None:
+            starts = [
+                TopicPartition(topic, p, max(low, from_offsets.get(p, low))) for p, (low, _) in bounds.items()
+            ]
+        elif from_ms is None:
+            starts = [TopicPartition(topic, p, low) for p, (low, _) in bounds.items()]
+        else:
+            starts = consumer.offsets_for_times(
+                [TopicPartition(topic, p, from_ms) for p in partitions], timeout=10
+            )
+        ends = {p: high for p, (_, high) in bounds.items()}
+        assignment = [tp for tp in starts if 0 <= tp.offset < ends[tp.partition]]
+        total = sum(ends[tp.partition] - tp.offset for tp in assignment)
+        consumer.assign(assignment)
+        remaining = {tp.partition for tp in assignment}
+        done = 0
+        while remaining:
+            for msg in consumer.consume(num_messages=5000, timeout=1.0):
+                partition, offset = msg.partition(), msg.offset()
+                if msg.error() or partition not in remaining or partition is None or offset is None:
+                    continue
+                if offset >= ends[partition] - 1:
+                    remaining.discard(partition)
+                if offset < ends[partition]:
+                    done += 1
+                    yield msg
+            if progress is not None:
+                progress(done, total)
+    finally:
+        consumer.close()
