@@ -4,7 +4,10 @@ throttle, stall, drop connections, refuse, or are down for a while."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,3 +146,85 @@ def test_every_failure_mode_ends_delivered_or_dead_lettered_and_never_leaks_a_se
     finally:
         token_server.close()
         run.cleanup()
+
+
+def test_kill_9_mid_retry_loses_nothing_and_resends_only_with_the_same_key(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    server = ScriptedEndpoint(first(3, ("status", (503, {"Retry-After": "1"})))).start()
+    run = DispatchRun(kafka_bootstrap, tmp_path, [profile("crashy", server.url)])
+    feed = records("crashy", 6)
+    expected = [f'"{r.idempotency_key}"' for r in feed]
+    try:
+        run.produce(feed)
+        run.start()
+        wait_until(lambda: len(server.received) >= 2, 30, "the first retry")
+        run.kill()  # mid-retry: nothing delivered yet
+        assert server.keys(200) == []
+        run.start()
+        wait_until(lambda: len(server.keys(200)) >= 3, 30, "some deliveries after the restart")
+        run.kill()  # mid-stream: some delivered, some committed, maybe some not
+        run.start()
+        run.wait_outcomes(len(feed), timeout=60)
+        time.sleep(1)  # let a late duplicate show itself
+        delivered = server.keys(200)
+        assert set(server.keys()) == set(expected), "no request with a different key"
+        assert sorted(set(delivered), key=expected.index) == expected, "every interval delivered"
+        first_seen = sorted(set(delivered), key=delivered.index)
+        assert first_seen == expected, "first deliveries in interval order"
+        assert run.dead_letters() == []
+    finally:
+        server.close()
+        run.cleanup()
+
+
+def test_dead_letters_are_listed_and_redriven_and_past_intervals_replayed(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    refusing = [True]
+    server = ScriptedEndpoint(lambda i: ("status", (422 if refusing[0] else 200, {}))).start()
+    run = DispatchRun(kafka_bootstrap, tmp_path, [profile("picky", server.url)])
+    feed = records("picky", 4)
+    keys = [f'"{r.idempotency_key}"' for r in feed]
+    try:
+        run.produce(feed)
+        run.start()
+        run.wait_outcomes(4)
+        run.stop()
+        listed = cli(run, "dlq", "list")
+        assert [(e["intervalStartMs"], e["status"], e["waiting"]) for e in listed] == [
+            (r.interval_start_ms, 422, True) for r in feed
+        ]
+        refusing[0] = False
+        redriven = streamvane(run, "dlq", "redrive")
+        assert redriven.returncode == 0, redriven.stderr.decode()
+        assert server.keys(200) == keys, redriven.stderr.decode() + redriven.stdout.decode()
+        assert cli(run, "dlq", "list", "--waiting") == []
+
+        window = ("--profile", "picky", "--from", "2026-11-02T08:15:00Z", "--to", "2026-11-02T08:45:00Z")
+        dry = streamvane(run, "replay", "deliver", *window, "--dry-run")
+        assert dry.stdout.decode().count("would deliver picky") == 2
+        assert len(server.keys(200)) == 4
+        assert streamvane(run, "replay", "deliver", *window).returncode == 0
+        assert server.keys(200) == keys + keys[1:3], "replayed with the original keys"
+        sources = Counter((e["source"], e["result"]) for e in run.outcomes())
+        assert sources == {
+            ("dispatch", "rejected"): 4,
+            ("redrive", "delivered"): 4,
+            ("replay", "delivered"): 2,
+        }
+    finally:
+        server.close()
+        run.cleanup()
+
+
+def streamvane(run: DispatchRun, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamvane", *args], env=run.env, capture_output=True, check=False
+    )
+
+
+def cli(run: DispatchRun, *args: str) -> list[dict[str, object]]:
+    done = streamvane(run, *args)
+    assert done.returncode == 0, done.stderr.decode()
+    return [orjson.loads(line) for line in done.stdout.splitlines() if line.strip()]

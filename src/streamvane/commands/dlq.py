@@ -18,6 +18,7 @@ from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
 from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON
+from streamvane.sinks.sender import Original
 from streamvane.topology.topic_reader import headers_of, read_to_end
 
 
@@ -80,18 +81,18 @@ def run_redrive(args: argparse.Namespace) -> int:
     codec = AvroCodec()
     topic = settings.topics.dead_letter
     marks = _committed(settings)
-    items: list[tuple[FeedRecord, bytes]] = []
+    items: list[tuple[FeedRecord, Original]] = []
     positions: list[tuple[int, int]] = []
     for msg in read_to_end(settings.kafka.bootstrap_servers, topic, from_offsets=marks):
-        raw = msg.value() or b""
+        original = Original(msg.value() or b"", headers_of(msg).get(FINGERPRINT_HEADER, b"").decode())
         try:
-            record = codec.decode(raw, headers_of(msg)[FINGERPRINT_HEADER].decode())
+            record = codec.decode(original.raw, original.fingerprint)
         except (KeyError, ValueError) as exc:
             sys.stderr.write(f"dlq: offset {msg.offset()}: undecodable record, left waiting: {exc}\n")
             break
         if args.profile and record.profile_id != args.profile:
             break  # keep order: entries behind one we skip stay waiting too
-        items.append((record, raw))
+        items.append((record, original))
         positions.append((msg.partition() or 0, msg.offset() or 0))
     sys.stderr.write(f"dlq: {len(items)} waiting entries to redrive\n")
     if args.dry_run or not items:

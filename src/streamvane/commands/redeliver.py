@@ -18,12 +18,12 @@ from streamvane.feeds.render import utc_iso
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
 from streamvane.sinks.metrics import DispatcherMetrics
-from streamvane.sinks.sender import RecordSender, Topics, recording_producer
+from streamvane.sinks.sender import Original, RecordSender, Topics, recording_producer
 
 
 def redeliver(
     settings: Settings,
-    items: Sequence[tuple[FeedRecord, bytes]],
+    items: Sequence[tuple[FeedRecord, Original]],
     source: str,
     dry_run: bool,
     after_each: Callable[[int, bool], None] | None = None,
@@ -41,7 +41,7 @@ def redeliver(
 
 async def _send_all(
     settings: Settings,
-    items: Sequence[tuple[FeedRecord, bytes]],
+    items: Sequence[tuple[FeedRecord, Original]],
     source: str,
     after_each: Callable[[int, bool], None] | None,
 ) -> int:
@@ -53,10 +53,10 @@ async def _send_all(
         sender = RecordSender(
             settings.profiles, settings.kpi, producer, topics, session, DispatcherMetrics(), source
         )
-        for index, (record, raw) in enumerate(items):
+        for index, (record, original) in enumerate(items):
             recorded: list[bool] = []
             now = time.time_ns() // 1_000_000
-            result = await sender.send(record, raw, now, None, recorded.append)
+            result = await sender.send(record, original, now, None, recorded.append)
             while not recorded:
                 producer.poll(0.05)
             results[result] += 1

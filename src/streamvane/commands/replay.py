@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_deliver(args: argparse.Namespace) -> int:
     from streamvane.commands.redeliver import redeliver
+    from streamvane.sinks.sender import Original
 
     settings = Settings()
     try:
@@ -142,4 +143,5 @@ def run_deliver(args: argparse.Namespace) -> int:
     sys.stderr.write(
         f"replay deliver: {len(chosen)} intervals of {profile.id} in [{args.from_}, {args.to})\n"
     )
-    return redeliver(settings, [(r, codec.encode(r)) for r in chosen], "replay", args.dry_run)
+    items = [(r, Original(codec.encode(r), codec.fingerprint)) for r in chosen]
+    return redeliver(settings, items, "replay", args.dry_run)

@@ -29,7 +29,7 @@ from streamvane.sinks.delivery import Outcome, now_ms
 from streamvane.sinks.ledger import Subject
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
-from streamvane.sinks.sender import Done, RecordSender, Topics, fingerprint_of, recording_producer
+from streamvane.sinks.sender import Done, Original, RecordSender, Topics, fingerprint_of, recording_producer
 
 log = logging.getLogger("streamvane.dispatcher")
 
@@ -49,7 +49,7 @@ class DispatcherConfig:
 class _Item:
     partition: int
     offset: int
-    raw: bytes
+    original: Original
     close_ms: int
 
 
@@ -130,15 +130,16 @@ class Dispatcher:
         partition, offset = msg.partition(), msg.offset()
         assert partition is not None and offset is not None
         _, timestamp = msg.timestamp()
-        item = _Item(partition, offset, msg.value() or b"", timestamp if timestamp > 0 else now_ms())
+        original = Original(msg.value() or b"", fingerprint_of(msg.headers()))  # type: ignore[arg-type]
+        item = _Item(partition, offset, original, timestamp if timestamp > 0 else now_ms())
         self.tracker.started(partition, offset)
         try:
-            record = self.codec.decode(item.raw, fingerprint_of(msg.headers()))  # type: ignore[arg-type]
+            record = self.codec.decode(original.raw, original.fingerprint)
         except (UnknownSchemaError, ValueError, EOFError, TypeError) as exc:
             log.error("undecodable feed record at %d/%d: %s", partition, offset, exc)
             subject = Subject("?", 0, 0, 0, 0, "", "-", "-", "", 0, 0, item.close_ms, "dispatch")
             outcome = Outcome("undecodable", finished_ms=now_ms())
-            self.sender.record_outcome(subject, outcome, str(exc), item.raw, self._done(item))
+            self.sender.record_outcome(subject, outcome, str(exc), item.original, self._done(item))
             return
         lane = self._lanes.get(record.profile_id)
         if lane is None:
@@ -156,4 +157,4 @@ class Dispatcher:
     async def _run_lane(self, lane: asyncio.Queue[tuple[_Item, FeedRecord]]) -> None:
         while True:
             item, record = await lane.get()
-            await self.sender.send(record, item.raw, item.close_ms, None, self._done(item))
+            await self.sender.send(record, item.original, item.close_ms, None, self._done(item))

@@ -36,6 +36,15 @@ Done = Callable[[bool], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Original:
+    """A record as it was on the feed topic: Avro bytes and the writer schema's fingerprint.
+    Dead letters keep exactly these, so a redrive decodes and sends what would have been sent."""
+
+    raw: bytes
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
 class Topics:
     ledger: str
     dead_letter: str
@@ -76,16 +85,18 @@ class RecordSender:
         return found
 
     async def send(
-        self, record: FeedRecord, raw: bytes, close_ms: int, deadline_ms: int | None, done: Done
+        self, record: FeedRecord, original: Original, close_ms: int, deadline_ms: int | None, done: Done
     ) -> str:
         """Deliver and record; returns the result (delivered, rejected, deadline-exceeded, …)."""
         profile = self.profiles.get(record.profile_id)
         if profile is None:
-            self._fail(record, raw, None, close_ms, Outcome("unknown-profile", finished_ms=now_ms()), done)
+            self._fail(
+                record, original, None, close_ms, Outcome("unknown-profile", finished_ms=now_ms()), done
+            )
             return "unknown-profile"
         if profile.endpoint is None:
             subject = Subject.of(record, "-", "-", b"", 0, close_ms, self.source)
-            self.record_outcome(subject, Outcome("no-endpoint", finished_ms=now_ms()), None, raw, done)
+            self.record_outcome(subject, Outcome("no-endpoint", finished_ms=now_ms()), None, original, done)
             return "no-endpoint"
         validator = self._validators.get(profile.id)
         if validator is None:
@@ -98,7 +109,7 @@ class RecordSender:
         )
         if problems:
             outcome = Outcome("invalid-payload", finished_ms=now_ms())
-            self.record_outcome(subject, outcome, "; ".join(problems[:3]), raw, done)
+            self.record_outcome(subject, outcome, "; ".join(problems[:3]), original, done)
             return outcome.result
         if deadline_ms is None:
             deadline_ms = close_ms + profile.delivery_deadline_ms + profile.retry.deadline_margin_ms
@@ -112,18 +123,24 @@ class RecordSender:
         )
         if outcome.delivered:
             self.metrics.latency.labels(profile.id).observe(max(0, outcome.finished_ms - close_ms) / 1000)
-        self.record_outcome(subject, outcome, None, raw, done)
+        self.record_outcome(subject, outcome, None, original, done)
         return outcome.result
 
     def _fail(
-        self, record: FeedRecord, raw: bytes, detail: str | None, close_ms: int, outcome: Outcome, done: Done
+        self,
+        record: FeedRecord,
+        original: Original,
+        detail: str | None,
+        close_ms: int,
+        outcome: Outcome,
+        done: Done,
     ) -> None:
         self.record_outcome(
-            Subject.of(record, "-", "-", b"", 0, close_ms, self.source), outcome, detail, raw, done
+            Subject.of(record, "-", "-", b"", 0, close_ms, self.source), outcome, detail, original, done
         )
 
     def record_outcome(
-        self, subject: Subject, outcome: Outcome, detail: str | None, raw: bytes, done: Done
+        self, subject: Subject, outcome: Outcome, detail: str | None, original: Original, done: Done
     ) -> None:
         self.metrics.outcomes.labels(subject.profile_id, outcome.result).inc()
         failed = outcome.result not in ("delivered", "no-endpoint")
@@ -148,7 +165,8 @@ class RecordSender:
                 outcome.result,
                 len(outcome.attempts),
             )
-            self._produce(self.topics.dead_letter, subject.key, raw, headers, acked)
+            headers.append((FINGERPRINT_HEADER, original.fingerprint.encode()))
+            self._produce(self.topics.dead_letter, subject.key, original.raw, headers, acked)
 
     def _produce(
         self,
