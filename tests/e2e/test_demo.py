@@ -1,4 +1,5 @@
-"""The README's demo, end to end: the real CLI against the real broker."""
+"""The README's main command, end to end: `streamvane demo --intervals 4 --receiver-log FILE`
+against the real broker, with the real worker, dispatcher and receiver processes."""
 
 from __future__ import annotations
 
@@ -6,50 +7,46 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
-from tests.support import kafka
-
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).parents[2]
 
 
-def test_demo_closes_intervals_that_match_the_simulators_ground_truth(kafka_bootstrap: str) -> None:
-    topic = kafka.unique_name("demo.events")
-    env = {
-        **os.environ,
-        "STREAMVANE_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "STREAMVANE_TOPICS__EVENTS": topic,
-        "STREAMVANE_KAFKA__PARTITIONS": "3",
-    }
-    try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "streamvane",
-                "demo",
-                "--intervals",
-                "3",
-                "--agents",
-                "120",
-                "--speedup",
-                "1500",
-                "--time-zone",
-                "Asia/Kathmandu",
-                "--granularity",
-                "PT30M",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=Path(__file__).parents[2],
-        )
-    finally:
-        kafka.delete_topics(kafka_bootstrap, [topic])
+def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "received.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
+    env["STREAMVANE_KAFKA__BOOTSTRAP_SERVERS"] = kafka_bootstrap
+    env["STREAMVANE_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-m", "streamvane", "demo", "--intervals", "4", "--receiver-log", str(log)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("matches ground truth") == 3
-    assert "DIFFERS" not in done.stdout
-    assert "3 intervals closed, 0 differed" in done.stdout
-    assert "2026-11-02T08:15:00.000Z – 2026-11-02T08:45:00.000Z" in done.stdout  # Nepal :00/:30 in UTC
+    assert "12/12 intervals delivered, 12 validated by the receiver, 12 equal to ground truth" in done.stdout
+    assert "DIFFERENT" not in done.stdout
+
+    received = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+    by_profile: dict[str, list[dict[str, Any]]] = {}
+    for entry in received:
+        assert entry["status"] == 200 and entry["valid"], entry
+        by_profile.setdefault(entry["headers"]["X-Streamvane-Profile"], []).append(entry)
+    assert set(by_profile) == {"genesys-wfm-historical", "calabrio-queue-stats", "legacy-xml"}
+    legacy = by_profile["legacy-xml"][0]
+    assert legacy["headers"]["Content-Type"] == "application/xml; charset=utf-8"
+    assert str(legacy["body"]).startswith("<?xml")
+    assert legacy["headers"]["Authorization"] == "Bearer ***"
+    genesys = by_profile["genesys-wfm-historical"][0]
+    assert genesys["method"] == "PUT"
+    assert orjson.loads(str(genesys["body"]))["interval"]["startUtc"] == "2026-11-02T08:00:00Z"
+    calabrio = [orjson.loads(str(e["body"]))["interval"]["start"] for e in by_profile["calabrio-queue-stats"]]
+    assert calabrio[:4] == [f"2026-11-02T09:{m}:00+01:00" for m in ("00", "15", "30", "45")], "in order"

@@ -1,86 +1,141 @@
-"""``streamvane demo``: a live contact center on the local Kafka, with interval KPIs as they close.
+"""``streamvane demo``: the whole product, live, on the local Kafka.
 
-What runs: the simulator produces a contact center's Genesys events to the event topic on an
-accelerated clock (EventBridge envelopes keyed by conversationId, through confluent-kafka); a
-consumer reads them back from Kafka, runs them through the pure KPI core and, whenever the event
-time has passed an interval's end plus the ACW grace, prints that interval's KPIs per queue and
-checks them against the simulator's ground truth. ``--intervals N`` stops after N closed intervals
-and exits 0 only if every one matched.
+What runs (each in its own process, logs under ``<data_dir>/demo-<run>/``):
+- a simulated contact center (500 agents by default) producing Genesys events on an accelerated
+  clock (``--speedup`` simulated seconds per real second) to the event topic;
+- ``streamvane worker``: the Faust topology that turns them into Avro feed records;
+- ``streamvane dispatch``: delivery of every record to its profile's endpoint;
+- ``streamvane receiver``: a local WFM endpoint that checks credentials and validates every
+  payload against the profile's contract (JSON Schema / XSD), and logs each request.
+The profiles come from ``--profiles-dir``; their endpoints are pointed at the local receiver
+and their secrets are generated for this run (environment variables, never printed).
 
-Until the Faust topology and the HTTP dispatcher land this is the whole demo; it shows the real
-path Genesys event → Kafka → KPI core, and that the numbers are right.
+The live view reads the delivery ledger: one line per delivered interval with its profile, rows,
+status, attempts and latency after close (wall-clock seconds from the moment the simulated clock
+passed the interval's end). It also checks each record's KPIs against the simulator's ground
+truth. ``--intervals N`` stops after the first N intervals of every profile; the exit status is
+0 only if all of them were delivered, accepted by the receiver as valid, and equal to the truth.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
 import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+import orjson
+import yaml
+from confluent_kafka import Consumer, Producer
 
-from streamvane.genesys.events import ConversationEvent
-from streamvane.genesys.parse import EventParser
-from streamvane.kpi import metrics as m
-from streamvane.kpi.accumulator import IntervalAccumulator
-from streamvane.kpi.aggregate import IntervalAggregator
+from streamvane.feeds.endpoint import OAuth2ClientCredentials
+from streamvane.feeds.loader import load_profiles_dir
+from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.render import local_iso
 from streamvane.kpi.config import KpiConfig
-from streamvane.kpi.correlation import Correlator
-from streamvane.kpi.intervals import Granularity, IntervalGrid, format_instant, parse_instant
-from streamvane.kpi.service_level import service_level
+from streamvane.kpi.intervals import format_instant, parse_instant
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.settings import Settings
-from streamvane.simulator.contact_center import Conversation, queue_directory, simulate
+from streamvane.simulator.contact_center import Conversation, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
+from streamvane.topology.topic_reader import headers_of
+
+DEMO_SECRETS = (
+    "STREAMVANE_DEMO_OAUTH_SECRET",
+    "STREAMVANE_DEMO_BASIC_PASSWORD",
+    "STREAMVANE_DEMO_BEARER_TOKEN",
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="run a live simulated contact center through Kafka and the KPI core")
-    p.add_argument("--intervals", type=int, default=8, help="stop after this many closed intervals")
+    p = sub.add_parser(
+        "demo", help="run the live demo: simulator -> Kafka -> worker -> dispatcher -> receiver"
+    )
+    p.add_argument("--intervals", type=int, default=8, help="stop after this many intervals per profile")
+    p.add_argument("--receiver-log", type=Path, help="write every received request here as a JSON line")
+    p.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
     p.add_argument("--agents", type=int, default=500)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--speedup", type=float, default=120.0, help="simulated seconds per real second")
-    p.add_argument("--granularity", default="PT15M")
-    p.add_argument("--time-zone", default="Europe/Berlin")
-    p.add_argument("--start", default="2026-11-02T08:00:00Z", help="simulated start instant")
+    p.add_argument("--start", default="2026-11-02T08:00:00Z", help="simulated start instant (interval start)")
+    p.add_argument("--timeout", type=float, default=900.0, help="give up after this many real seconds")
+    p.add_argument("--keep", action="store_true", help="keep the demo's topics afterwards")
     p.set_defaults(handler=run)
 
 
-def _ensure_topic(bootstrap: str, name: str, partitions: int, replication: int) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    if name in admin.list_topics(timeout=10).topics:
-        return
-    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=replication)])
-    try:
-        futures[name].result(timeout=30)
-    except KafkaException as exc:
-        if "TOPIC_ALREADY_EXISTS" not in str(exc):
-            raise
+@dataclass
+class Clock:
+    """Simulated time ↔ wall time: the producer runs ``speedup`` simulated ms per real ms."""
+
+    sim_start_ms: int
+    speedup: float
+    wall_start_ms: int = 0
+
+    def wall_ms(self, sim_ms: int) -> float:
+        return self.wall_start_ms + (sim_ms - self.sim_start_ms) / self.speedup
 
 
-def _current_ends(consumer: Consumer, topic: str, timeout_s: float = 60.0) -> list[TopicPartition]:
-    """Each partition at its current end, so the demo reads only what it produces.
+@dataclass
+class Children:
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    A just-created topic (or a just-started broker) answers "not leader" for a moment, so any
-    error is retried until ``timeout_s``.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-            ends = []
-            for partition in sorted(metadata.partitions):
-                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                ends.append(TopicPartition(topic, partition, high))
-            return ends
-        except KafkaException:
-            if time.monotonic() > deadline:  # librdkafka does not flag every such error retriable
-                raise
-            time.sleep(0.5)
+    def start(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        with (log_dir / f"{name}.log").open("ab") as out:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "streamvane", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def check(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with status {proc.returncode} (see its log)")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def demo_profiles(directory: Path, receiver: str) -> list[FeedProfile]:
+    """The profiles with their endpoints (and token URLs) moved to the local receiver."""
+    out = []
+    for profile in load_profiles_dir(directory):
+        endpoint = profile.endpoint
+        if endpoint is not None:
+            path = endpoint.url.removeprefix(endpoint.origin)
+            auth = endpoint.auth
+            if isinstance(auth, OAuth2ClientCredentials):
+                auth = auth.model_copy(update={"token_url": receiver + "/oauth/token"})
+            endpoint = endpoint.model_copy(update={"url": receiver + path, "auth": auth})
+        out.append(profile.model_copy(update={"endpoint": endpoint}))
+    return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _produce(
@@ -88,121 +143,284 @@ def _produce(
     topic: str,
     spec: SimulationSpec,
     conversations: list[Conversation],
-    speedup: float,
+    clock: Clock,
     stop: threading.Event,
 ) -> None:
-    """Produce events paced by event time: ``speedup`` simulated ms per real ms."""
+    """Produce events paced by event time, keyed by conversationId."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True})
-    started = time.monotonic()
     for at_ms, line in delivery(spec, conversations):
         if stop.is_set():
             break
-        due = started + (at_ms - spec.start_ms) / 1000 / speedup
-        delay = due - time.monotonic()
+        delay = (clock.wall_ms(at_ms) - time.time_ns() / 1e6) / 1000
         if delay > 0:
-            producer.flush(delay)
-            time.sleep(max(0.0, due - time.monotonic()))
+            producer.poll(0)
+            stop.wait(delay)
         key = line[line.find(b'"conversationId":"') + 18 :].split(b'"', 1)[0]
-        producer.produce(topic, key=key, value=line)
-        producer.poll(0)
+        while True:
+            try:
+                producer.produce(topic, key=key, value=line)
+                break
+            except BufferError:
+                producer.poll(0.05)
     producer.flush(30)
 
 
-def _row(queue: str, acc: IntervalAccumulator, config: KpiConfig, target: float) -> str:
-    offered, answered = acc.count(m.N_OFFERED), acc.count(m.T_ANSWERED)
-    abandoned = acc.count(m.T_ABANDON)
-    asa = acc.stats[m.T_ANSWERED].sum / answered / 1000 if answered else 0.0
-    handled = acc.stats.get(m.T_HANDLE)
-    aht = handled.sum / handled.count / 1000 if handled and handled.count else 0.0
-    sl = service_level(acc, config, target)
-    sl_text = f"{100 * sl.ratio:5.1f}%" if sl else "    -"
-    return (
-        f"  {queue[:22]:<22} {offered:>7} {answered:>8} {abandoned:>9} {asa:>7.1f} {aht:>7.1f} {sl_text:>7}"
-    )
+def _wait_for(path: Path, marker: str, children: Children, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while marker not in (path.read_text(errors="replace") if path.exists() else ""):
+        children.check()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name}: not ready after {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings()
-    bootstrap, topic = settings.kafka.bootstrap_servers, settings.topics.events
-    grid = IntervalGrid(Granularity.parse(args.granularity), args.time_zone)
-    config = KpiConfig()
-    intervals_needed = args.intervals
-    hours = (intervals_needed * grid.length_ms + config.acw_grace_ms + 2 * grid.length_ms) / 3_600_000
-    spec = SimulationSpec(agents=args.agents, seed=args.seed, hours=hours, start_ms=parse_instant(args.start))
-    conversations = simulate(spec)
-    queue_names = {qid: q.name for qid, q in queue_directory(spec).items()}
-    truth = ground_truth(conversations, grid, config).snapshot()
-    _ensure_topic(bootstrap, topic, settings.kafka.partitions, settings.kafka.replication_factor)
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"streamvane-demo-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.assign(_current_ends(consumer, topic))
-
-    sys.stdout.write(
-        f"streamvane demo: {args.agents} agents, {len(spec.queues)} queues, {args.granularity} intervals in "
-        f"{args.time_zone}, clock x{args.speedup:g}, topic {topic} on {bootstrap}\n"
-    )
-    stop = threading.Event()
-    producer = threading.Thread(
-        target=_produce, args=(bootstrap, topic, spec, conversations, args.speedup, stop), daemon=True
-    )
-    producer.start()
-    parser, aggregator = EventParser(), IntervalAggregator(grid)
-    correlator = Correlator(config, aggregator)
-    next_start, closed, mismatches, consumed = grid.start_of(spec.start_ms), 0, 0, 0
+    base = Settings()
+    run_id = uuid.uuid4().hex[:8]
+    log_dir = (base.data_dir / f"demo-{run_id}").resolve()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    receiver = f"http://127.0.0.1:{port}"
     try:
-        while closed < intervals_needed:
-            if not producer.is_alive() and consumed and correlator.newest_ms < next_start:
-                break
-            for msg in consumer.consume(num_messages=2000, timeout=0.5):
-                if msg.error():
-                    continue
-                consumed += 1
-                event = parser.parse(msg.value() or b"", time.time_ns() // 1_000_000)
-                if isinstance(event, ConversationEvent):
-                    correlator.accept(event)
-            watermark = correlator.newest_ms - config.reorder_tolerance_ms
-            correlator.expire(watermark)  # finalise sessions due before the watermark, then close
-            while closed < intervals_needed and grid.next_start(next_start) + config.acw_grace_ms < watermark:
-                end = grid.next_start(next_start)
-                mismatches += _print_interval(next_start, end, aggregator, truth, queue_names, config, args)
-                closed += 1
-                next_start = end
+        profiles = demo_profiles(args.profiles_dir, receiver)
+    except ValueError as exc:
+        sys.stderr.write(f"demo: {exc}\n")
+        return 2
+    delivering = [p for p in profiles if p.endpoint is not None]
+    sim_start = parse_instant(args.start)
+    longest = max(p.grid().length_ms for p in delivering)
+    grace = max(p.grace_ms for p in delivering)
+    hours = (args.intervals * longest + grace + 3_600_000) / 3_600_000
+    spec = SimulationSpec(agents=args.agents, seed=args.seed, hours=hours, start_ms=sim_start)
+    kpi = base.kpi
+    sys.stdout.write(f"streamvane demo: simulating {args.agents} agents for {hours:.1f} h …\n")
+    conversations = simulate(spec)
+    truths = {p.id: ground_truth(conversations, p.grid(), kpi).snapshot() for p in delivering}
+
+    topics = {name: f"demo.{run_id}.{name}" for name in base.topics.model_fields}
+    settings_doc: dict[str, Any] = {
+        "kafka": base.kafka.model_dump(mode="json"),
+        "topics": topics,
+        "worker": {
+            **base.worker.model_dump(mode="json"),
+            "app_id": f"sv-demo-{run_id}",
+            "feed_start": args.start,
+            "ticks_enabled": False,
+            "batch_within_s": 0.1,
+        },
+        "dispatcher": {**base.dispatcher.model_dump(mode="json"), "group_id": f"sv-demo-dispatch-{run_id}"},
+        "kpi": kpi.model_dump(mode="json"),
+        "profiles": [p.model_dump(mode="json") for p in profiles],
+        "data_dir": str(log_dir / "state"),
+        "log_level": "INFO",
+    }
+    demo_settings = Settings.model_validate(settings_doc)
+    settings_file = log_dir / "settings.yaml"
+    settings_file.write_text(yaml.safe_dump(settings_doc, sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
+    env["STREAMVANE_SETTINGS_FILE"] = str(settings_file)
+    env["STREAMVANE_KAFKA__BOOTSTRAP_SERVERS"] = base.kafka.bootstrap_servers
+    for name in DEMO_SECRETS:
+        env[name] = os.environ.get(name) or secrets.token_urlsafe(18)
+    receiver_log = (args.receiver_log or log_dir / "receiver.jsonl").resolve()
+    receiver_log.unlink(missing_ok=True)
+
+    children = Children()
+    stop = threading.Event()
+    clock = Clock(sim_start, args.speedup)
+    view = DemoView(profiles=delivering, intervals=args.intervals, clock=clock, truths=truths, kpi=kpi)
+    try:
+        from streamvane.topology.topics import ensure_topics
+
+        ensure_topics(demo_settings)
+        children.start(
+            "receiver",
+            [
+                "receiver",
+                "--port",
+                str(port),
+                "--profiles-dir",
+                str(args.profiles_dir),
+                "--log",
+                str(receiver_log),
+            ],
+            env,
+            log_dir,
+        )
+        children.start("worker", ["worker", "--loglevel", "info"], env, log_dir)
+        children.start("dispatcher", ["dispatch"], env, log_dir)
+        sys.stdout.write(
+            f"streamvane demo: run {run_id}; broker {base.kafka.bootstrap_servers}; receiver {receiver}; "
+            f"logs in {log_dir}\n"
+        )
+        _wait_for(log_dir / "worker.log", "[^Worker]: Ready", children, 180)
+        _wait_for(log_dir / "dispatcher.log", "dispatching", children, 60)
+        sys.stdout.write(
+            f"streamvane demo: clock x{args.speedup:g} from {format_instant(sim_start)}; "
+            f"{len(delivering)} profiles; grace {grace / 60_000:g} min "
+            f"= {grace / args.speedup / 1000:.1f} s real\n\n"
+        )
+        sys.stdout.write(view.header())
+        clock.wall_start_ms = time.time_ns() // 1_000_000
+        producer = threading.Thread(
+            target=_produce,
+            args=(base.kafka.bootstrap_servers, topics["events"], spec, conversations, clock, stop),
+            daemon=True,
+        )
+        producer.start()
+        view.follow(
+            base.kafka.bootstrap_servers,
+            topics["delivery_ledger"],
+            topics["feed_records"],
+            children,
+            args.timeout,
+        )
+    except (RuntimeError, KeyboardInterrupt) as exc:
+        sys.stdout.write(f"\nstreamvane demo: stopped: {exc}\n")
     finally:
         stop.set()
-        consumer.close()
-    sys.stdout.write(
-        f"streamvane demo: {consumed:,} events consumed from Kafka, {closed} intervals closed, "
-        f"{mismatches} differed from the simulator's ground truth\n"
-    )
-    return 0 if closed == intervals_needed and mismatches == 0 else 1
+        children.stop()
+        if not args.keep:
+            shutil.rmtree(log_dir / "state", ignore_errors=True)
+            from streamvane.topology.topics import delete_topics
+
+            with contextlib.suppress(Exception):
+                delete_topics(demo_settings)
+    valid = view.receiver_check(receiver_log)
+    return view.summary(grace / args.speedup / 1000, valid)
 
 
-def _print_interval(
-    start: int,
-    end: int,
-    aggregator: IntervalAggregator,
-    truth: dict[tuple[str, str, int], dict[str, tuple[int, int, int, int]]],
-    queue_names: dict[str, str],
-    config: KpiConfig,
-    args: argparse.Namespace,
-) -> int:
-    cells = {key: acc for key, acc in aggregator.cells.items() if key[2] == start}
-    computed = {key: acc.snapshot() for key, acc in cells.items() if acc.stats}
-    expected = {key: value for key, value in truth.items() if key[2] == start}
-    verdict = "matches ground truth" if computed == expected else "DIFFERS from ground truth"
-    local = IntervalGrid(Granularity.parse(args.granularity), args.time_zone)
-    sys.stdout.write(
-        f"\ninterval {format_instant(start)} – {format_instant(end)} ({local.time_zone}): {verdict}\n"
-    )
-    sys.stdout.write("  queue/media            offered answered abandoned  ASA s   AHT s     SL\n")
-    for (queue, media, _), acc in sorted(cells.items()):
-        name = f"{queue_names.get(queue, queue)}/{media}"
-        sys.stdout.write(_row(name, acc, config, config.service_level_for(queue, media).percentage) + "\n")
-    sys.stdout.flush()
-    return 0 if computed == expected else 1
+@dataclass
+class DemoView:
+    profiles: list[FeedProfile]
+    intervals: int
+    clock: Clock
+    truths: dict[str, dict[tuple[str, str, int], dict[str, tuple[int, int, int, int]]]]
+    kpi: KpiConfig
+    delivered: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    truth_ok: dict[tuple[str, int], bool] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    failed: set[tuple[str, int]] = field(default_factory=set)
+
+    def wanted(self) -> set[tuple[str, int]]:
+        out = set()
+        for p in self.profiles:
+            start = p.grid().start_of(self.clock.sim_start_ms)
+            for _ in range(self.intervals):
+                out.add((p.id, start))
+                start = p.grid().next_start(start)
+        return out
+
+    def header(self) -> str:
+        return (
+            f"{'interval (profile zone)':<27} {'profile':<24} {'rows':>4} {'status':<10} {'tries':>5} "
+            f"{'after close':>11}  KPIs vs truth\n"
+        )
+
+    def follow(self, bootstrap: str, ledger: str, feed: str, children: Children, timeout: float) -> None:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"demo-view-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        consumer.subscribe([ledger, feed])
+        codec = AvroCodec()
+        wanted = self.wanted()
+        records: dict[tuple[str, int], Any] = {}
+        deadline = time.monotonic() + timeout
+        next_status = time.monotonic() + 10
+        try:
+            while not wanted <= set(self.delivered) | self.failed:
+                children.check()
+                if time.monotonic() >= next_status:
+                    next_status += 10
+                    sim_now = (
+                        self.clock.sim_start_ms
+                        + (time.time_ns() / 1e6 - self.clock.wall_start_ms) * self.clock.speedup
+                    )
+                    sys.stdout.write(
+                        f"  … simulated clock {format_instant(int(sim_now))}, {len(records)} records, "
+                        f"{len(self.delivered)} delivered, {len(wanted - set(self.delivered))} still due\n"
+                    )
+                    sys.stdout.flush()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"timed out after {timeout:.0f}s")
+                for msg in consumer.consume(num_messages=500, timeout=0.5):
+                    if msg.error():
+                        continue
+                    if msg.topic() == feed:
+                        record = codec.decode(
+                            msg.value() or b"", headers_of(msg)[FINGERPRINT_HEADER].decode()
+                        )
+                        records[(record.profile_id, record.interval_start_ms)] = record
+                        continue
+                    entry = orjson.loads(msg.value() or b"{}")
+                    if entry.get("kind") != "outcome":
+                        continue
+                    key = (entry["profile"], entry["intervalStartMs"])
+                    self._show(key, entry, records.get(key), key in wanted)
+        finally:
+            consumer.close()
+
+    def _show(self, key: tuple[str, int], entry: dict[str, Any], record: Any, wanted: bool) -> None:
+        profile = next(p for p in self.profiles if p.id == key[0])
+        latency = (entry["finishedMs"] - self.clock.wall_ms(entry["intervalEndMs"])) / 1000
+        truth = "-"
+        if record is not None:
+            got = {
+                (row.queue_id, row.media_type, record.interval_start_ms): {
+                    s.metric: (s.count, s.sum, s.min, s.max) for s in row.metrics
+                }
+                for row in record.rows
+                if row.metrics
+            }
+            expected = {k: v for k, v in self.truths[profile.id].items() if k[2] == record.interval_start_ms}
+            ok = got == expected
+            self.truth_ok[key] = ok
+            truth = "equal" if ok else "DIFFERENT"
+        if entry["result"] == "delivered":
+            self.delivered[key] = entry
+            if wanted:
+                self.latencies.append(latency)
+        elif wanted:
+            self.failed.add(key)
+        sys.stdout.write(
+            f"{local_iso(entry['intervalStartMs'], profile.time_zone):<27} {profile.id:<24} "
+            f"{entry['rows']:>4} {entry['result'][:10]:<10} {entry['attempts']:>5} "
+            f"{latency:>10.1f}s  {truth}\n"
+        )
+        sys.stdout.flush()
+
+    def receiver_check(self, log: Path) -> dict[str, bool]:
+        """Idempotency key → accepted and valid, from the receiver's own log."""
+        out: dict[str, bool] = {}
+        if log.exists():
+            for line in log.read_bytes().splitlines():
+                entry = orjson.loads(line)
+                key = entry["headers"].get("Idempotency-Key", "").strip('"')
+                out[key] = out.get(key, False) or (entry["status"] == 200 and entry["valid"])
+        return out
+
+    def summary(self, grace_s: float, valid: dict[str, bool]) -> int:
+        wanted = self.wanted()
+        got = [k for k in wanted if k in self.delivered]
+        invalid = [k for k in got if not valid.get(self.delivered[k]["idempotencyKey"], False)]
+        wrong = [k for k in got if not self.truth_ok.get(k, False)]
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) if lat else float("nan")
+        p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan")
+        sys.stdout.write(
+            f"\nstreamvane demo: {len(got)}/{len(wanted)} intervals delivered, "
+            f"{len(got) - len(invalid)} validated by the receiver, {len(got) - len(wrong)} equal to ground "
+            f"truth; latency after close p50 {p50:.1f}s p99 {p99:.1f}s "
+            f"(target: grace {grace_s:.1f}s + 2s = {grace_s + 2:.1f}s)\n"
+        )
+        for k in sorted(set(wanted) - set(got)):
+            sys.stdout.write(f"  missing: {k[0]} {format_instant(k[1])}\n")
+        for k in sorted(invalid):
+            sys.stdout.write(f"  not validated by the receiver: {k[0]} {format_instant(k[1])}\n")
+        for k in sorted(wrong):
+            sys.stdout.write(f"  KPIs differ from ground truth: {k[0]} {format_instant(k[1])}\n")
+        return 0 if len(got) == len(wanted) and not invalid and not wrong else 1

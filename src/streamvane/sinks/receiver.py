@@ -120,7 +120,7 @@ async def _receive(request: web.Request) -> web.Response:
         "method": request.method,
         "path": request.path_qs,
         "headers": {
-            name: (value.split(" ", 1)[0] + " ***" if name.lower() == "authorization" else value)
+            str(name): (value.split(" ", 1)[0] + " ***" if name.lower() == "authorization" else value)
             for name, value in request.headers.items()
         },
         "body": body.decode("utf-8", "replace"),

@@ -104,3 +104,14 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 3
         if time.monotonic() > deadline:
             raise RuntimeError(f"topics without leaders after {timeout_s}s: {names}")
         time.sleep(0.2)
+
+
+def delete_topics(settings: Settings) -> None:
+    """Every topic of this settings' topology, and Faust's leader topic (demo and test clean-up)."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    names = [spec.name for spec in topic_specs(settings)] + [f"{settings.worker.app_id}-__assignor-__leader"]
+    existing = admin.list_topics(timeout=30).topics
+    doomed = [name for name in names if name in existing]
+    if doomed:
+        for future in admin.delete_topics(doomed, operation_timeout=30).values():
+            future.result(timeout=60)
