@@ -18,6 +18,7 @@ app = faust.App(
     os.environ["NOOP_APP_ID"],
     broker=f"kafka://{os.environ['NOOP_BOOTSTRAP']}",
     web_enabled=False,
+    datadir=os.environ.get("NOOP_DATADIR", "{conf.name}-data"),
     consumer_auto_offset_reset="earliest",
     value_serializer="raw",
     key_serializer="raw",

@@ -63,6 +63,7 @@ def faust_noop_rate(bootstrap: str, topic: str, expected: int, tmp: Path, mode: 
         "NOOP_FETCH_BYTES": str(16 * 1024 * 1024),  # the worker's default max_fetch_bytes
         **os.environ,
         "NOOP_APP_ID": f"noop-{uuid.uuid4().hex[:8]}",
+        "NOOP_DATADIR": str(tmp / "noop-data"),
         "NOOP_BOOTSTRAP": bootstrap,
         "NOOP_TOPIC": topic,
         "NOOP_EXPECTED": str(expected),

@@ -11,12 +11,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-import aiohttp
-
 from streamvane.commands.progress import Progress
 from streamvane.feeds.render import utc_iso
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
+from streamvane.sinks.delivery import http_session
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.sender import Original, RecordSender, Topics, recording_producer
 
@@ -49,7 +48,7 @@ async def _send_all(
     topics = Topics(settings.topics.delivery_ledger, settings.topics.dead_letter)
     results: Counter[str] = Counter()
     progress = Progress(f"{source}: intervals sent")
-    async with aiohttp.ClientSession() as session:
+    async with http_session() as session:
         sender = RecordSender(
             settings.profiles, settings.kpi, producer, topics, session, DispatcherMetrics(), source
         )

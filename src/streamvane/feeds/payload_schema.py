@@ -8,8 +8,8 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import orjson
-from jsonschema import Draft202012Validator
 from lxml import etree
 
 from streamvane.feeds.profile import FeedProfile
@@ -47,7 +47,7 @@ def json_schema(profile: FeedProfile) -> dict[str, Any]:
     if dims:
         rows["minItems"] = rows["maxItems"] = dims
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": f"urn:streamvane:feed:{profile.id}:v{profile.version}:{profile.payload.schema_version}",
         "title": f"{profile.id} v{profile.version} interval payload",
         "type": "object",
@@ -96,7 +96,9 @@ class PayloadValidator:
 
     def __init__(self, profile: FeedProfile) -> None:
         self.profile = profile
-        self._json = Draft202012Validator(json_schema(profile)) if profile.payload.format == "json" else None
+        self._json = (
+            fastjsonschema.compile(json_schema(profile)) if profile.payload.format == "json" else None
+        )
         xsd = profile.payload.xsd
         self._xsd = load_xsd(xsd) if xsd else None
 
@@ -106,10 +108,11 @@ class PayloadValidator:
                 doc = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 return [f"not JSON: {exc}"]
-            return [
-                f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                for e in self._json.iter_errors(doc)
-            ]
+            try:
+                self._json(doc)
+            except fastjsonschema.JsonSchemaValueException as exc:
+                return [f"{exc.name}: {exc.message}"]
+            return []
         try:
             tree = etree.fromstring(body, _safe_parser())
         except etree.XMLSyntaxError as exc:

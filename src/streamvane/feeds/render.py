@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from streamvane.feeds.mapping import Number, RowContext
+from streamvane.feeds.mapping import Evaluator, Number, RowContext, compile_field
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import zone
@@ -39,10 +39,41 @@ def local_iso(at_ms: int, time_zone: str) -> str:
 
 
 def utc_iso(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-02T08:00:00Z`` (whole seconds; interval bounds are whole minutes)."""
+    return datetime.fromtimestamp(at_ms // 1000, UTC).isoformat()[:19] + "Z"
+
+
+class PayloadRenderer:
+    """One profile's renderer, with its field evaluators compiled once (the dispatcher keeps one
+    per profile; :func:`render` makes a throwaway one)."""
+
+    def __init__(self, profile: FeedProfile, kpi: KpiConfig) -> None:
+        self.profile = profile
+        self.kpi = kpi
+        self.fields = [(spec.name, compile_field(spec)) for spec in profile.fields]
+
+    def document(self, record: FeedRecord) -> dict[str, Any]:
+        return _document(self.profile, record, self.kpi, self.fields)
+
+    def render(self, record: FeedRecord) -> Payload:
+        profile = self.profile
+        doc = self.document(record)
+        if profile.payload.format == "json":
+            return Payload(orjson.dumps(doc), JSON_CONTENT_TYPE, len(doc["rows"]))
+        return Payload(_xml(profile, doc), XML_CONTENT_TYPE, len(doc["rows"]))
 
 
 def document(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> dict[str, Any]:
+    return PayloadRenderer(profile, kpi).document(record)
+
+
+def render(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> Payload:
+    return PayloadRenderer(profile, kpi).render(record)
+
+
+def _document(
+    profile: FeedProfile, record: FeedRecord, kpi: KpiConfig, fields: list[tuple[str, Evaluator]]
+) -> dict[str, Any]:
     names = profile.payload.dimension_fields
     by_dim = {
         (row.queue_id, row.media_type): {s.metric: (s.count, s.sum, s.min, s.max) for s in row.metrics}
@@ -62,8 +93,8 @@ def document(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> dict[s
         row[names.media_type] = media
         stats = by_dim.get((queue, media), {})
         ctx = RowContext(queue, media, kpi)
-        for spec in profile.fields:
-            row[spec.name] = spec.evaluate(stats, ctx)
+        for name, evaluate in fields:
+            row[name] = evaluate(stats, ctx)
         rows.append(row)
     return {
         "schemaVersion": profile.payload.schema_version,
@@ -79,13 +110,6 @@ def document(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> dict[s
         },
         "rows": rows,
     }
-
-
-def render(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> Payload:
-    doc = document(profile, record, kpi)
-    if profile.payload.format == "json":
-        return Payload(orjson.dumps(doc), JSON_CONTENT_TYPE, len(doc["rows"]))
-    return Payload(_xml(profile, doc), XML_CONTENT_TYPE, len(doc["rows"]))
 
 
 def _xml(profile: FeedProfile, doc: dict[str, Any]) -> bytes:

@@ -66,7 +66,11 @@ def _fingerprint(parsed: Any) -> str:
 
 def _record(value: dict[str, Any]) -> FeedRecord:
     rows = tuple(
-        DimensionRow(row["queue_id"], row["media_type"], tuple(MetricStat(**m) for m in row["metrics"]))
+        DimensionRow(
+            row["queue_id"],
+            row["media_type"],
+            tuple(MetricStat(m["metric"], m["count"], m["sum"], m["min"], m["max"]) for m in row["metrics"]),
+        )
         for row in value["rows"]
     )
     return FeedRecord(**{**value, "rows": rows})

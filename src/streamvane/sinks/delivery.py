@@ -28,6 +28,14 @@ from streamvane.sinks.redaction import Redactor
 EXCERPT_BYTES = 512
 
 
+def http_session() -> aiohttp.ClientSession:
+    """The dispatcher's client: no cookies (a WFM endpoint must not steer us with state), and
+    connection reuse across deliveries to the same origin."""
+    return aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=256, limit_per_host=0)
+    )
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 

@@ -18,14 +18,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiohttp
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
 from streamvane.records.feed_record import FeedRecord
-from streamvane.sinks.delivery import Outcome, now_ms
+from streamvane.sinks.delivery import Outcome, http_session, now_ms
 from streamvane.sinks.ledger import Subject
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
@@ -51,6 +50,15 @@ class _Item:
     offset: int
     original: Original
     close_ms: int
+
+
+def _fetch(consumer: Consumer) -> list[Message]:
+    """What is there now: wait up to 100 ms for the first message only (``consume(n, t)`` would
+    hold the first one back until n arrive or t passes), then take whatever else is buffered."""
+    first = consumer.poll(0.1)
+    if first is None:
+        return []
+    return [first, *consumer.consume(499, 0)]
 
 
 class Dispatcher:
@@ -84,7 +92,7 @@ class Dispatcher:
         consumer.subscribe([c.feed_topic])
         producer = recording_producer(c.bootstrap)
         loop = asyncio.get_running_loop()
-        async with aiohttp.ClientSession() as session:
+        async with http_session() as session:
             self.sender = RecordSender(self.profiles, self.kpi, producer, c.topics, session, self.metrics)
             poller = asyncio.create_task(self._poll_producer(producer))
             last_commit = time.monotonic()
@@ -93,7 +101,7 @@ class Dispatcher:
                     if self.tracker.in_flight >= c.max_pending:
                         await asyncio.sleep(0.02)
                     else:
-                        messages = await loop.run_in_executor(None, consumer.consume, 500, 0.1)
+                        messages = await loop.run_in_executor(None, _fetch, consumer)
                         for msg in messages:
                             self._accept(msg)
                     self.metrics.in_flight.set(self.tracker.in_flight)

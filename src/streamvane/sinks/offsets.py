@@ -13,6 +13,7 @@ class OffsetTracker:
         self._pending: dict[int, list[int]] = {}
         self._done: dict[int, set[int]] = {}
         self._high: dict[int, int] = {}
+        self._finished = 0
 
     def started(self, partition: int, offset: int) -> None:
         heapq.heappush(self._pending.setdefault(partition, []), offset)
@@ -20,10 +21,15 @@ class OffsetTracker:
 
     def finished(self, partition: int, offset: int) -> None:
         self._done.setdefault(partition, set()).add(offset)
+        self._finished += 1
 
     @property
     def in_flight(self) -> int:
         return sum(len(h) for h in self._pending.values())
+
+    def finished_total(self) -> int:
+        """Records whose outcome is durable (for progress and benchmarks)."""
+        return self._finished
 
     def committable(self) -> dict[int, int]:
         """partition → next offset to read after a restart, for partitions that moved on."""

@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, Producer
 
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
-from streamvane.feeds.render import render
+from streamvane.feeds.render import PayloadRenderer
 from streamvane.feeds.request import build_request
 from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import FINGERPRINT_HEADER
@@ -70,6 +70,7 @@ class RecordSender:
         self.redact = Redactor()
         self.deliverer = Deliverer(session, self.redact)
         self._validators: dict[str, PayloadValidator] = {}
+        self._renderers: dict[str, PayloadRenderer] = {}
         self._endpoints: dict[str, Endpoint] = {}
 
     def endpoint(self, profile: FeedProfile) -> Endpoint:
@@ -99,9 +100,11 @@ class RecordSender:
             self.record_outcome(subject, Outcome("no-endpoint", finished_ms=now_ms()), None, original, done)
             return "no-endpoint"
         validator = self._validators.get(profile.id)
-        if validator is None:
+        renderer = self._renderers.get(profile.id)
+        if validator is None or renderer is None:
             validator = self._validators[profile.id] = PayloadValidator(profile)
-        payload = render(profile, record, self.kpi)
+            renderer = self._renderers[profile.id] = PayloadRenderer(profile, self.kpi)
+        payload = renderer.render(record)
         problems = validator.problems(payload.body)
         request = build_request(profile, profile.endpoint, record, payload)
         subject = Subject.of(
