@@ -50,6 +50,7 @@ demo: install kafka-start
 bench: install kafka-start
 	$(BIN)/python -m bench.core_throughput
 	$(BIN)/python -m bench.worker_throughput
+	$(BIN)/python -m bench.dispatch_throughput
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class ScriptedEndpoint:
     script: Script = ok
     port: int = field(default_factory=lambda: free_port())
     received: list[Received] = field(default_factory=list)
+    ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -75,7 +77,7 @@ class ScriptedEndpoint:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context).start()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()

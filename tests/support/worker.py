@@ -40,6 +40,7 @@ class WorkerRun(ProcessControl):
     proc: subprocess.Popen[bytes] | None = None
     label = "worker"
     starts: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.topics = {
@@ -48,7 +49,7 @@ class WorkerRun(ProcessControl):
         }
         self.app_id = f"sv-{self.run_id}"
         settings_file = self.tmp / "settings.yaml"
-        settings_file.write_text(yaml.safe_dump({"profiles": self.profiles}))
+        settings_file.write_text(yaml.safe_dump({**self.settings, "profiles": self.profiles}))
         self.env = {
             **os.environ,
             "STREAMVANE_SETTINGS_FILE": str(settings_file),

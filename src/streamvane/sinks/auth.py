@@ -42,13 +42,15 @@ class AuthProvider:
         if isinstance(auth, NoAuth):
             return None
         if isinstance(auth, BasicAuth):
-            password = self._secret(auth.password.resolve().reveal())
-            pair = base64.b64encode(f"{auth.username}:{password}".encode()).decode()
-            self._redact.add(pair)
-            return f"Basic {pair}"
+            return self._basic(auth.username, self._secret(auth.password.resolve().reveal()))
         if isinstance(auth, BearerAuth):
             return f"Bearer {self._secret(auth.token.resolve().reveal())}"
         return f"Bearer {await self._oauth_token(session, auth)}"
+
+    def _basic(self, user: str, password: str) -> str:
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._redact.add(pair)
+        return f"Basic {pair}"
 
     def invalidate(self) -> None:
         self._token = None
@@ -69,7 +71,7 @@ class AuthProvider:
                 async with session.post(
                     auth.token_url,
                     data=form,
-                    auth=aiohttp.BasicAuth(auth.client_id, secret),
+                    headers={"Authorization": self._basic(auth.client_id, secret)},
                     timeout=aiohttp.ClientTimeout(total=10),
                     ssl=self._ssl,  # type: ignore[arg-type]
                 ) as resp:

@@ -1,0 +1,137 @@
+"""One record's delivery (the retry loop) against real HTTP servers on 127.0.0.1, without Kafka:
+OAuth2 refresh on 401, Retry-After as an HTTP date, the deadline, TLS verification."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.render import render
+from streamvane.feeds.request import build_request
+from streamvane.kpi.config import KpiConfig
+from streamvane.sinks.auth import AuthProvider
+from streamvane.sinks.delivery import Deliverer, Endpoint, Outcome, http_session, now_ms
+from streamvane.sinks.redaction import Redactor
+from streamvane.sinks.tls import ssl_context
+from tests.support.dispatcher import profile, records
+from tests.support.http_servers import ScriptedEndpoint, TokenServer
+
+SECRET = "client-secret-for-refresh-test"
+
+
+def deliver(spec: FeedProfile, deadline_ms: int) -> Outcome:
+    record = records(spec.id, 1)[0]
+    assert spec.endpoint is not None
+    request = build_request(spec, spec.endpoint, record, render(spec, record, KpiConfig()))
+
+    async def go() -> Outcome:
+        async with http_session() as session:
+            redactor = Redactor()
+            assert spec.endpoint is not None
+            tls = ssl_context(spec.endpoint.tls, spec.endpoint.url.startswith("https"))
+            endpoint = Endpoint(AuthProvider(spec.endpoint.auth, redactor, tls), tls, asyncio.Semaphore(2))
+            return await Deliverer(session, redactor, rng=random.Random(3)).deliver(
+                spec, endpoint, request, deadline_ms
+            )
+
+    return asyncio.run(go())
+
+
+def test_a_401_drops_the_cached_oauth_token_and_retries_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SV_REFRESH_SECRET", SECRET)
+    tokens = TokenServer(SECRET)
+    server = ScriptedEndpoint(lambda i: ("status", (401 if i == 1 else 200, {}))).start()
+    try:
+        auth = {
+            "type": "oauth2",
+            "token_url": tokens.url + "/token",
+            "client_id": "sv",
+            "client_secret": {"env": "SV_REFRESH_SECRET"},
+        }
+        spec = FeedProfile.model_validate(profile("refresh", server.url, endpoint={"auth": auth}))
+        outcome = deliver(spec, now_ms() + 10_000)
+        assert outcome.result == "delivered"
+        assert [a.status for a in outcome.attempts] == [401, 200]
+        assert tokens.requests == 2, "the token was fetched again after the 401"
+    finally:
+        server.close()
+        tokens.close()
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    server = ScriptedEndpoint(
+        lambda i: ("status", (503, {"Retry-After": later}) if i == 1 else (200, {}))
+    ).start()
+    try:
+        outcome = deliver(FeedProfile.model_validate(profile("dated", server.url)), now_ms() + 30_000)
+        assert outcome.result == "delivered"
+        gap = outcome.attempts[1].started_ms - outcome.attempts[0].started_ms
+        assert 1_000 <= gap <= 3_500
+    finally:
+        server.close()
+
+
+def test_no_attempt_starts_after_the_deadline() -> None:
+    server = ScriptedEndpoint(lambda i: ("status", (503, {"Retry-After": "1"}))).start()
+    try:
+        started = now_ms()
+        outcome = deliver(FeedProfile.model_validate(profile("late", server.url)), started + 2_500)
+        assert outcome.result == "deadline-exceeded"
+        assert len(outcome.attempts) == 3  # at 0 s, 1 s, 2 s; the next would start after 2.5 s
+        assert all(a.started_ms <= started + 2_500 for a in outcome.attempts)
+        assert outcome.attempts[-1].status == 503
+    finally:
+        server.close()
+
+
+def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
+    """An https endpoint with a certificate nobody vouches for is refused, not trusted."""
+    import ssl
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip("openssl cannot make a test certificate here")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    server = ScriptedEndpoint(ssl_context=context).start()
+    try:
+        url = server.url.replace("http://", "https://")
+        refused = deliver(
+            FeedProfile.model_validate(profile("tls", url, retry={"retry_statuses": []})), now_ms() + 500
+        )
+        assert refused.result == "deadline-exceeded"
+        assert refused.attempts[0].error is not None and refused.attempts[0].error.startswith("connection:")
+        trusted = FeedProfile.model_validate(profile("tls-ca", url, endpoint={"tls": {"ca_file": str(cert)}}))
+        assert deliver(trusted, now_ms() + 5_000).result == "delivered"
+    finally:
+        server.close()
