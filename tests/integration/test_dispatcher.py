@@ -7,6 +7,7 @@ import base64
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import orjson
 import pytest
 
 from tests.support.dispatcher import DispatchRun, profile, records
-from tests.support.http_servers import ScriptedEndpoint, TokenServer, first, ok, wait_until
+from tests.support.http_servers import ScriptedEndpoint, TokenServer, first, free_port, ok, wait_until
 
 INTERVALS = 3
 OAUTH_SECRET = "oauth-client-secret-5f1d9e"
@@ -77,11 +78,17 @@ def test_every_failure_mode_ends_delivered_or_dead_lettered_and_never_leaks_a_se
         profile("down", s["down"].url, retry={"cap_ms": 500}),
         profile("stalled", s["stalled"].url, endpoint={"timeout_ms": 60_000}),
     ]
+    metrics_port = free_port()
     run = DispatchRun(
         kafka_bootstrap,
         tmp_path,
         profiles,
-        secrets={"SV_OAUTH": OAUTH_SECRET, "SV_BASIC": BASIC_PASSWORD, "SV_BEARER": BEARER_TOKEN},
+        secrets={
+            "SV_OAUTH": OAUTH_SECRET,
+            "SV_BASIC": BASIC_PASSWORD,
+            "SV_BEARER": BEARER_TOKEN,
+            "STREAMVANE_DISPATCHER__METRICS_PORT": str(metrics_port),
+        },
     )
     try:
         feed = [r for p in profiles for r in records(p["id"], INTERVALS)]
@@ -130,6 +137,12 @@ def test_every_failure_mode_ends_delivered_or_dead_lettered_and_never_leaks_a_se
         ] * INTERVALS
         assert all(ctx["responseExcerpt"] == '{"status": 400}' for _, ctx in dead)
         assert "stalled" not in by_profile
+        scraped = (
+            urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        )
+        assert 'streamvane_dead_letters_total{profile="refusing",reason="rejected"} 3.0' in scraped
+        assert 'streamvane_delivery_outcomes_total{profile="ok",result="delivered"} 3.0' in scraped
+        assert 'streamvane_delivery_attempts_total{profile="unavailable",status="503"} 2.0' in scraped
 
         # Credentials arrived as configured ...
         basic = base64.b64encode(f"sv:{BASIC_PASSWORD}".encode()).decode()
