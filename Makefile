@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 KAFKA := dev/kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: test demo install lint typecheck imports unit kafka-start kafka-stop kafka-status kafka-reset bench clean
+.PHONY: test demo install lint typecheck imports unit kafka-start kafka-stop kafka-status kafka-reset bench helm-lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ bench: install kafka-start
 	$(BIN)/python -m bench.core_throughput
 	$(BIN)/python -m bench.worker_throughput
 	$(BIN)/python -m bench.dispatch_throughput
+
+# Not part of `make test`: builds helm from the Go module proxy (about 2 minutes) on first use.
+HELM := $(HOME)/go/bin/helm
+$(HELM):
+	go install helm.sh/helm/v3/cmd/helm@v3.22.0
+
+helm-lint: $(HELM)
+	$(HELM) lint helm/streamvane
+	$(HELM) template streamvane helm/streamvane > /dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
