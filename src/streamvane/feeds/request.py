@@ -3,6 +3,9 @@
 ``Idempotency-Key`` is the record's deterministic key, written as a Structured-Field string
 (``"…"``, draft-ietf-httpapi-idempotency-key-header): stable across retries, restarts and replays,
 different for each revision (a restatement is a different body, so it must not reuse the key).
+It is derived with the version of the profile that renders the body, so a record emitted under
+an older contract version and replayed after an upgrade gets a new key with its new body (for
+records of the current version it is exactly the record's own key).
 The auth header is added by the dispatcher at send time, so it never exists outside a request.
 """
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from streamvane.feeds.endpoint import EndpointSpec, expand_url
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import Payload, utc_iso
-from streamvane.records.feed_record import FeedRecord
+from streamvane.records.feed_record import FeedRecord, idempotency_key
 
 PROFILE_HEADER = "X-Streamvane-Profile"
 PROFILE_VERSION_HEADER = "X-Streamvane-Profile-Version"
@@ -28,6 +31,12 @@ class DeliveryRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+
+
+def delivery_key(profile: FeedProfile, record: FeedRecord) -> str:
+    if record.profile_version == profile.version:
+        return record.idempotency_key
+    return idempotency_key(profile.id, profile.version, record.interval_start_ms, record.revision)
 
 
 def build_request(
@@ -48,7 +57,7 @@ def build_request(
     headers = {
         **endpoint.headers,
         "Content-Type": payload.content_type,
-        "Idempotency-Key": f'"{record.idempotency_key}"',
+        "Idempotency-Key": f'"{delivery_key(profile, record)}"',
         PROFILE_HEADER: profile.id,
         PROFILE_VERSION_HEADER: str(profile.version),
         PAYLOAD_VERSION_HEADER: profile.payload.schema_version,

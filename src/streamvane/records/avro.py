@@ -54,7 +54,8 @@ class AvroCodec:
         writer = self.by_fingerprint.get(writer_fingerprint)
         if writer is None:
             raise UnknownSchemaError(f"unknown schema fingerprint {writer_fingerprint!r}")
-        value = fastavro.schemaless_reader(io.BytesIO(data), writer, self.schema)
+        reader = None if writer is self.schema else self.schema  # same schema: no resolution needed
+        value = fastavro.schemaless_reader(io.BytesIO(data), writer, reader)
         assert isinstance(value, dict)
         return _record(value)
 

@@ -43,7 +43,15 @@ class Subject:
 
     @classmethod
     def of(
-        cls, record: FeedRecord, method: str, url: str, body: bytes, rows: int, close_ms: int, source: str
+        cls,
+        record: FeedRecord,
+        method: str,
+        url: str,
+        body: bytes,
+        rows: int,
+        close_ms: int,
+        source: str,
+        key: str | None = None,
     ) -> Subject:
         return cls(
             record.profile_id,
@@ -51,7 +59,7 @@ class Subject:
             record.interval_start_ms,
             record.interval_end_ms,
             record.revision,
-            record.idempotency_key,
+            key or record.idempotency_key,
             url,
             method,
             hashlib.sha256(body).hexdigest(),

@@ -20,7 +20,7 @@ from confluent_kafka import KafkaError, Producer
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import PayloadRenderer
-from streamvane.feeds.request import build_request
+from streamvane.feeds.request import build_request, delivery_key
 from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import FINGERPRINT_HEADER
 from streamvane.records.feed_record import FeedRecord
@@ -108,7 +108,14 @@ class RecordSender:
         problems = validator.problems(payload.body)
         request = build_request(profile, profile.endpoint, record, payload)
         subject = Subject.of(
-            record, request.method, request.url, payload.body, payload.rows, close_ms, self.source
+            record,
+            request.method,
+            request.url,
+            payload.body,
+            payload.rows,
+            close_ms,
+            self.source,
+            delivery_key(profile, record),
         )
         if problems:
             outcome = Outcome("invalid-payload", finished_ms=now_ms())

@@ -15,7 +15,7 @@ from streamvane.feeds.request import build_request
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import parse_instant
-from streamvane.records.feed_record import FeedRecord, build_record
+from streamvane.records.feed_record import FeedRecord, build_record, idempotency_key
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "profiles"
 SALES = "50feb9c2-a2e7-598e-ab50-932bffc1db65"
@@ -117,3 +117,14 @@ def test_request_headers_carry_the_deterministic_key() -> None:
     assert restated.headers["Idempotency-Key"] != request.headers["Idempotency-Key"]
     assert restated.headers["X-Streamvane-Revision"] == "2"
     assert "Authorization" not in request.headers
+
+
+def test_a_record_of_an_older_contract_version_gets_a_new_key_with_its_new_body() -> None:
+    profile = load_profile(EXAMPLES / "genesys-wfm-historical.yaml")
+    upgraded = profile.model_copy(update={"version": 2})
+    assert upgraded.endpoint is not None
+    old = record(profile, "2026-11-02T08:00:00Z")
+    request = build_request(upgraded, upgraded.endpoint, old, render(upgraded, old, KpiConfig()))
+    expected = idempotency_key(upgraded.id, 2, old.interval_start_ms, old.revision)
+    assert request.headers["Idempotency-Key"] == f'"{expected}"' != f'"{old.idempotency_key}"'
+    assert request.headers["X-Streamvane-Profile-Version"] == "2"
