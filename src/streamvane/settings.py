@@ -112,7 +112,11 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
-    kpi: KpiConfig = Field(default_factory=KpiConfig)
+    kpi: KpiConfig = Field(
+        default_factory=KpiConfig,
+        description="KPI rules (service levels, short abandons, SL switches, reorder tolerance, …); "
+        "set as a mapping in the settings file",
+    )
     profiles: tuple[FeedProfile, ...] = Field(
         (), description="Feed profiles given inline (usually in the settings file)."
     )
@@ -179,7 +183,8 @@ def describe_settings() -> str:
             if isinstance(ann, type) and issubclass(ann, BaseModel) and ann is not KpiConfig:
                 walk(ann, env + "__")
             else:
-                lines.append(f"  {env:<44} {field.description or ''} (default: {field.default})")
+                default = "see the settings file" if field.default_factory else field.default
+                lines.append(f"  {env:<44} {field.description or ''} (default: {default})")
 
     walk(Settings, "STREAMVANE_")
     return "\n".join(lines)

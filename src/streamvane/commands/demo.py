@@ -24,34 +24,27 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
+from streamvane.commands.demo_view import Clock, DemoView
+from streamvane.commands.processes import Children, free_port, wait_for_line
 from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.loader import load_profiles_dir
 from streamvane.feeds.profile import FeedProfile
-from streamvane.feeds.render import local_iso
-from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import format_instant, parse_instant
-from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.settings import Settings
 from streamvane.simulator.contact_center import Conversation, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
-from streamvane.topology.topic_reader import headers_of
 
 DEMO_SECRETS = (
     "STREAMVANE_DEMO_OAUTH_SECRET",
@@ -76,45 +69,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
-@dataclass
-class Clock:
-    """Simulated time ↔ wall time: the producer runs ``speedup`` simulated ms per real ms."""
-
-    sim_start_ms: int
-    speedup: float
-    wall_start_ms: int = 0
-
-    def wall_ms(self, sim_ms: int) -> float:
-        return self.wall_start_ms + (sim_ms - self.sim_start_ms) / self.speedup
-
-
-@dataclass
-class Children:
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        with (log_dir / f"{name}.log").open("ab") as out:
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "streamvane", *args], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def check(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with status {proc.returncode} (see its log)")
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def demo_profiles(directory: Path, receiver: str) -> list[FeedProfile]:
     """The profiles with their endpoints (and token URLs) moved to the local receiver."""
     out = []
@@ -128,14 +82,6 @@ def demo_profiles(directory: Path, receiver: str) -> list[FeedProfile]:
             endpoint = endpoint.model_copy(update={"url": receiver + path, "auth": auth})
         out.append(profile.model_copy(update={"endpoint": endpoint}))
     return out
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _produce(
@@ -165,21 +111,12 @@ def _produce(
     producer.flush(30)
 
 
-def _wait_for(path: Path, marker: str, children: Children, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while marker not in (path.read_text(errors="replace") if path.exists() else ""):
-        children.check()
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{path.name}: not ready after {timeout:.0f}s")
-        time.sleep(0.2)
-
-
 def run(args: argparse.Namespace) -> int:
     base = Settings()
     run_id = uuid.uuid4().hex[:8]
     log_dir = (base.data_dir / f"demo-{run_id}").resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     receiver = f"http://127.0.0.1:{port}"
     try:
         profiles = demo_profiles(args.profiles_dir, receiver)
@@ -253,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
             f"streamvane demo: run {run_id}; broker {base.kafka.bootstrap_servers}; receiver {receiver}; "
             f"logs in {log_dir}\n"
         )
-        _wait_for(log_dir / "worker.log", "[^Worker]: Ready", children, 180)
-        _wait_for(log_dir / "dispatcher.log", "dispatching", children, 60)
+        wait_for_line(log_dir / "worker.log", "[^Worker]: Ready", children, 180)
+        wait_for_line(log_dir / "dispatcher.log", "dispatching", children, 60)
         sys.stdout.write(
             f"streamvane demo: clock x{args.speedup:g} from {format_instant(sim_start)}; "
             f"{len(delivering)} profiles; grace {grace / 60_000:g} min "
@@ -288,139 +225,3 @@ def run(args: argparse.Namespace) -> int:
                 delete_topics(demo_settings)
     valid = view.receiver_check(receiver_log)
     return view.summary(grace / args.speedup / 1000, valid)
-
-
-@dataclass
-class DemoView:
-    profiles: list[FeedProfile]
-    intervals: int
-    clock: Clock
-    truths: dict[str, dict[tuple[str, str, int], dict[str, tuple[int, int, int, int]]]]
-    kpi: KpiConfig
-    delivered: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    truth_ok: dict[tuple[str, int], bool] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
-    failed: set[tuple[str, int]] = field(default_factory=set)
-
-    def wanted(self) -> set[tuple[str, int]]:
-        out = set()
-        for p in self.profiles:
-            start = p.grid().start_of(self.clock.sim_start_ms)
-            for _ in range(self.intervals):
-                out.add((p.id, start))
-                start = p.grid().next_start(start)
-        return out
-
-    def header(self) -> str:
-        return (
-            f"{'interval (profile zone)':<27} {'profile':<24} {'rows':>4} {'status':<10} {'tries':>5} "
-            f"{'after close':>11}  KPIs vs truth\n"
-        )
-
-    def follow(self, bootstrap: str, ledger: str, feed: str, children: Children, timeout: float) -> None:
-        consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"demo-view-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "earliest",
-            }
-        )
-        consumer.subscribe([ledger, feed])
-        codec = AvroCodec()
-        wanted = self.wanted()
-        records: dict[tuple[str, int], Any] = {}
-        deadline = time.monotonic() + timeout
-        next_status = time.monotonic() + 10
-        try:
-            while not wanted <= set(self.delivered) | self.failed:
-                children.check()
-                if time.monotonic() >= next_status:
-                    next_status += 10
-                    sim_now = (
-                        self.clock.sim_start_ms
-                        + (time.time_ns() / 1e6 - self.clock.wall_start_ms) * self.clock.speedup
-                    )
-                    sys.stdout.write(
-                        f"  … simulated clock {format_instant(int(sim_now))}, {len(records)} records, "
-                        f"{len(self.delivered)} delivered, {len(wanted - set(self.delivered))} still due\n"
-                    )
-                    sys.stdout.flush()
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"timed out after {timeout:.0f}s")
-                for msg in consumer.consume(num_messages=500, timeout=0.5):
-                    if msg.error():
-                        continue
-                    if msg.topic() == feed:
-                        record = codec.decode(
-                            msg.value() or b"", headers_of(msg)[FINGERPRINT_HEADER].decode()
-                        )
-                        records[(record.profile_id, record.interval_start_ms)] = record
-                        continue
-                    entry = orjson.loads(msg.value() or b"{}")
-                    if entry.get("kind") != "outcome":
-                        continue
-                    key = (entry["profile"], entry["intervalStartMs"])
-                    self._show(key, entry, records.get(key), key in wanted)
-        finally:
-            consumer.close()
-
-    def _show(self, key: tuple[str, int], entry: dict[str, Any], record: Any, wanted: bool) -> None:
-        profile = next(p for p in self.profiles if p.id == key[0])
-        latency = (entry["finishedMs"] - self.clock.wall_ms(entry["intervalEndMs"])) / 1000
-        truth = "-"
-        if record is not None:
-            got = {
-                (row.queue_id, row.media_type, record.interval_start_ms): {
-                    s.metric: (s.count, s.sum, s.min, s.max) for s in row.metrics
-                }
-                for row in record.rows
-                if row.metrics
-            }
-            expected = {k: v for k, v in self.truths[profile.id].items() if k[2] == record.interval_start_ms}
-            ok = got == expected
-            self.truth_ok[key] = ok
-            truth = "equal" if ok else "DIFFERENT"
-        if entry["result"] == "delivered":
-            self.delivered[key] = entry
-            if wanted:
-                self.latencies.append(latency)
-        elif wanted:
-            self.failed.add(key)
-        sys.stdout.write(
-            f"{local_iso(entry['intervalStartMs'], profile.time_zone):<27} {profile.id:<24} "
-            f"{entry['rows']:>4} {entry['result'][:10]:<10} {entry['attempts']:>5} "
-            f"{latency:>10.1f}s  {truth}\n"
-        )
-        sys.stdout.flush()
-
-    def receiver_check(self, log: Path) -> dict[str, bool]:
-        """Idempotency key → accepted and valid, from the receiver's own log."""
-        out: dict[str, bool] = {}
-        if log.exists():
-            for line in log.read_bytes().splitlines():
-                entry = orjson.loads(line)
-                key = entry["headers"].get("Idempotency-Key", "").strip('"')
-                out[key] = out.get(key, False) or (entry["status"] == 200 and entry["valid"])
-        return out
-
-    def summary(self, grace_s: float, valid: dict[str, bool]) -> int:
-        wanted = self.wanted()
-        got = [k for k in wanted if k in self.delivered]
-        invalid = [k for k in got if not valid.get(self.delivered[k]["idempotencyKey"], False)]
-        wrong = [k for k in got if not self.truth_ok.get(k, False)]
-        lat = sorted(self.latencies)
-        p50 = statistics.median(lat) if lat else float("nan")
-        p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan")
-        sys.stdout.write(
-            f"\nstreamvane demo: {len(got)}/{len(wanted)} intervals delivered, "
-            f"{len(got) - len(invalid)} validated by the receiver, {len(got) - len(wrong)} equal to ground "
-            f"truth; latency after close p50 {p50:.1f}s p99 {p99:.1f}s "
-            f"(target: grace {grace_s:.1f}s + 2s = {grace_s + 2:.1f}s)\n"
-        )
-        for k in sorted(set(wanted) - set(got)):
-            sys.stdout.write(f"  missing: {k[0]} {format_instant(k[1])}\n")
-        for k in sorted(invalid):
-            sys.stdout.write(f"  not validated by the receiver: {k[0]} {format_instant(k[1])}\n")
-        for k in sorted(wrong):
-            sys.stdout.write(f"  KPIs differ from ground truth: {k[0]} {format_instant(k[1])}\n")
-        return 0 if len(got) == len(wanted) and not invalid and not wrong else 1

@@ -1,0 +1,171 @@
+"""The demo's live view: delivered intervals from the delivery ledger, checked against the
+simulator's ground truth, with latency after close on the demo's accelerated clock."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer
+
+from streamvane.commands.processes import Children
+from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.render import local_iso
+from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.intervals import format_instant
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
+from streamvane.topology.topic_reader import headers_of
+
+
+@dataclass
+class Clock:
+    """Simulated time ↔ wall time: the producer runs ``speedup`` simulated ms per real ms."""
+
+    sim_start_ms: int
+    speedup: float
+    wall_start_ms: int = 0
+
+    def wall_ms(self, sim_ms: int) -> float:
+        return self.wall_start_ms + (sim_ms - self.sim_start_ms) / self.speedup
+
+
+@dataclass
+class DemoView:
+    profiles: list[FeedProfile]
+    intervals: int
+    clock: Clock
+    truths: dict[str, dict[tuple[str, str, int], dict[str, tuple[int, int, int, int]]]]
+    kpi: KpiConfig
+    delivered: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    truth_ok: dict[tuple[str, int], bool] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    failed: set[tuple[str, int]] = field(default_factory=set)
+
+    def wanted(self) -> set[tuple[str, int]]:
+        out = set()
+        for p in self.profiles:
+            start = p.grid().start_of(self.clock.sim_start_ms)
+            for _ in range(self.intervals):
+                out.add((p.id, start))
+                start = p.grid().next_start(start)
+        return out
+
+    def header(self) -> str:
+        return (
+            f"{'interval (profile zone)':<27} {'profile':<24} {'rows':>4} {'status':<10} {'tries':>5} "
+            f"{'after close':>11}  KPIs vs truth\n"
+        )
+
+    def follow(self, bootstrap: str, ledger: str, feed: str, children: Children, timeout: float) -> None:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"demo-view-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        consumer.subscribe([ledger, feed])
+        codec = AvroCodec()
+        wanted = self.wanted()
+        records: dict[tuple[str, int], Any] = {}
+        deadline = time.monotonic() + timeout
+        next_status = time.monotonic() + 10
+        try:
+            while not wanted <= set(self.delivered) | self.failed:
+                children.check()
+                if time.monotonic() >= next_status:
+                    next_status += 10
+                    sim_now = (
+                        self.clock.sim_start_ms
+                        + (time.time_ns() / 1e6 - self.clock.wall_start_ms) * self.clock.speedup
+                    )
+                    sys.stdout.write(
+                        f"  … simulated clock {format_instant(int(sim_now))}, {len(records)} records, "
+                        f"{len(self.delivered)} delivered, {len(wanted - set(self.delivered))} still due\n"
+                    )
+                    sys.stdout.flush()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"timed out after {timeout:.0f}s")
+                for msg in consumer.consume(num_messages=500, timeout=0.5):
+                    if msg.error():
+                        continue
+                    if msg.topic() == feed:
+                        record = codec.decode(
+                            msg.value() or b"", headers_of(msg)[FINGERPRINT_HEADER].decode()
+                        )
+                        records[(record.profile_id, record.interval_start_ms)] = record
+                        continue
+                    entry = orjson.loads(msg.value() or b"{}")
+                    if entry.get("kind") != "outcome":
+                        continue
+                    key = (entry["profile"], entry["intervalStartMs"])
+                    self._show(key, entry, records.get(key), key in wanted)
+        finally:
+            consumer.close()
+
+    def _show(self, key: tuple[str, int], entry: dict[str, Any], record: Any, wanted: bool) -> None:
+        profile = next(p for p in self.profiles if p.id == key[0])
+        latency = (entry["finishedMs"] - self.clock.wall_ms(entry["intervalEndMs"])) / 1000
+        truth = "-"
+        if record is not None:
+            got = {
+                (row.queue_id, row.media_type, record.interval_start_ms): {
+                    s.metric: (s.count, s.sum, s.min, s.max) for s in row.metrics
+                }
+                for row in record.rows
+                if row.metrics
+            }
+            expected = {k: v for k, v in self.truths[profile.id].items() if k[2] == record.interval_start_ms}
+            ok = got == expected
+            self.truth_ok[key] = ok
+            truth = "equal" if ok else "DIFFERENT"
+        if entry["result"] == "delivered":
+            self.delivered[key] = entry
+            if wanted:
+                self.latencies.append(latency)
+        elif wanted:
+            self.failed.add(key)
+        sys.stdout.write(
+            f"{local_iso(entry['intervalStartMs'], profile.time_zone):<27} {profile.id:<24} "
+            f"{entry['rows']:>4} {entry['result'][:10]:<10} {entry['attempts']:>5} "
+            f"{latency:>10.1f}s  {truth}\n"
+        )
+        sys.stdout.flush()
+
+    def receiver_check(self, log: Path) -> dict[str, bool]:
+        """Idempotency key → accepted and valid, from the receiver's own log."""
+        out: dict[str, bool] = {}
+        if log.exists():
+            for line in log.read_bytes().splitlines():
+                entry = orjson.loads(line)
+                key = entry["headers"].get("Idempotency-Key", "").strip('"')
+                out[key] = out.get(key, False) or (entry["status"] == 200 and entry["valid"])
+        return out
+
+    def summary(self, grace_s: float, valid: dict[str, bool]) -> int:
+        wanted = self.wanted()
+        got = [k for k in wanted if k in self.delivered]
+        invalid = [k for k in got if not valid.get(self.delivered[k]["idempotencyKey"], False)]
+        wrong = [k for k in got if not self.truth_ok.get(k, False)]
+        lat = sorted(self.latencies)
+        p50 = statistics.median(lat) if lat else float("nan")
+        p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan")
+        sys.stdout.write(
+            f"\nstreamvane demo: {len(got)}/{len(wanted)} intervals delivered, "
+            f"{len(got) - len(invalid)} validated by the receiver, {len(got) - len(wrong)} equal to ground "
+            f"truth; latency after close p50 {p50:.1f}s p99 {p99:.1f}s "
+            f"(target: grace {grace_s:.1f}s + 2s = {grace_s + 2:.1f}s)\n"
+        )
+        for k in sorted(set(wanted) - set(got)):
+            sys.stdout.write(f"  missing: {k[0]} {format_instant(k[1])}\n")
+        for k in sorted(invalid):
+            sys.stdout.write(f"  not validated by the receiver: {k[0]} {format_instant(k[1])}\n")
+        for k in sorted(wrong):
+            sys.stdout.write(f"  KPIs differ from ground truth: {k[0]} {format_instant(k[1])}\n")
+        return 0 if len(got) == len(wanted) and not invalid and not wrong else 1
