@@ -180,7 +180,7 @@ def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: 
         run.kill()
         run.start()
     run.wait_ready()
-    run.wait_ingest()
+    run.wait_forwarded(lines)
     run.tick(tick)
     time.sleep(rng.uniform(0.2, 1.0))
     run.kill()  # once more while closing and assembling

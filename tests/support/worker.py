@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.topology.app import TICK_KEY, tick_headers
+from streamvane.topology.topic_reader import read_to_end
 from tests.support import kafka
 from tests.support.process import ProcessControl
 
@@ -153,32 +154,26 @@ class WorkerRun(ProcessControl):
                 raise AssertionError(f"ingest forwarded {self.keyed_count()} of {count}")
             time.sleep(0.5)
 
-    def ingest_caught_up(self) -> bool:
-        """The worker's group has committed the input topic up to its end."""
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.app_id})
-        try:
-            return self._caught_up(consumer)
-        except KafkaException:
-            return False  # a broker still electing leaders: ask again
-        finally:
-            consumer.close()
+    def wait_forwarded(self, lines: list[bytes], timeout: float = 180) -> None:
+        """Until every input line has a copy in the keyed topic (duplicates from restarts allowed).
 
-    def _caught_up(self, consumer: Consumer) -> bool:
-        metadata = consumer.list_topics(self.topics["events"], timeout=10).topics[self.topics["events"]]
-        parts = [TopicPartition(self.topics["events"], p) for p in metadata.partitions]
-        for tp in consumer.committed(parts, timeout=10):
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            if high > low and tp.offset < high:  # no commit yet is -1001
-                return False
-        return True
-
-    def wait_ingest(self, timeout: float = 180) -> None:
+        Not "the group committed the input up to its end": after several kill -9 restarts,
+        faust-streaming sometimes stops advancing its committed offset although every event was
+        processed (its ack bookkeeping; e.g. faust-streaming#318, robinhood/faust#625), and our
+        exactness does not rely on that commit (stages keep their own applied offsets).
+        """
+        wanted = set(lines)
+        seen: set[bytes] = set()
         deadline = time.monotonic() + timeout
-        while not self.ingest_caught_up():
+        while True:
             self.assert_alive()
+            seen.update(m.value() or b"" for m in read_to_end(self.bootstrap, self.topics["keyed"]))
+            missing = len(wanted - seen)
+            if not missing:
+                return
             if time.monotonic() > deadline:
-                raise AssertionError("ingest did not commit the whole input topic")
-            time.sleep(0.5)
+                raise AssertionError(f"ingest has not forwarded {missing} of {len(wanted)} events")
+            time.sleep(1.0)
 
     def tick(self, tick_ms: int) -> None:
         """What the ticker (or the replay tool at the end of a backlog) writes into every partition."""
