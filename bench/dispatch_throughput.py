@@ -27,11 +27,12 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from bench.report import emit, summarise
+from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
-from streamvane.records.feed_record import FeedRecord, build_record
+from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.dispatcher import Dispatcher, DispatcherConfig
 from streamvane.sinks.sender import Topics
 from streamvane.topology.topic_reader import read_to_end
@@ -57,34 +58,20 @@ def profiles(count: int, url: str) -> list[FeedProfile]:
     ]
 
 
-def feed(count: int, profile_ids: list[str]) -> list[FeedRecord]:
-    out = []
-    for n in range(count):
-        pid = profile_ids[n % len(profile_ids)]
-        start = START + (n // len(profile_ids)) * QUARTER
-        cells = {}
-        for q in QUEUES:
-            acc = IntervalAccumulator()
-            for v in (12_000, 25_000, 31_000):
-                acc.add("tAnswered", v)
-                acc.add("nOffered", 1)
-            acc.add("tHandle", 300_000)
-            cells[(q, "voice")] = acc
-        out.append(
-            build_record(
-                profile_id=pid,
-                profile_version=1,
-                interval_start_ms=start,
-                interval_end_ms=start + QUARTER,
-                time_zone="UTC",
-                granularity="PT15M",
-                revision=1,
-                watermark_ms=start + QUARTER,
-                dimensions=[(q, "voice") for q in QUEUES],
-                cells=cells,
-            )
-        )
-    return out
+def feed(count: int, profiles: list[FeedProfile]) -> list[FeedRecord]:
+    """``count`` records round-robin over the profiles, consecutive quarter hours per profile."""
+    cells = {}
+    for q in QUEUES:
+        acc = IntervalAccumulator()
+        for v in (12_000, 25_000, 31_000):
+            acc.add("tAnswered", v)
+            acc.add("nOffered", 1)
+        acc.add("tHandle", 300_000)
+        cells[(q, "voice")] = acc
+    return [
+        interval_record(profiles[n % len(profiles)], START + (n // len(profiles)) * QUARTER, cells)
+        for n in range(count)
+    ]
 
 
 def make_topics(run: str) -> tuple[str, Topics]:
@@ -162,13 +149,12 @@ def main() -> None:
     time.sleep(1.5)
     codec = AvroCodec()
     profs = profiles(args.profiles, f"http://127.0.0.1:{port}")
-    ids = [p.id for p in profs]
     try:
         rates, cold = [], []
         for _ in range(args.runs):
             run = uuid.uuid4().hex[:8]
             feed_topic, topics = make_topics(run)
-            records = feed(args.records, ids)
+            records = feed(args.records, profs)
             produce(feed_topic, records, codec)
             config = DispatcherConfig(BOOTSTRAP, feed_topic, topics, f"bench-{run}", commit_interval_s=0.2)
             total, steady = asyncio.run(drain(config, profs, len(records)))
@@ -183,7 +169,7 @@ def main() -> None:
         run = uuid.uuid4().hex[:8]
         feed_topic, topics = make_topics(run)
         count = int(args.latency_rate * args.latency_seconds)
-        records = feed(count, ids)
+        records = feed(count, profs)
         config = DispatcherConfig(BOOTSTRAP, feed_topic, topics, f"bench-{run}", commit_interval_s=0.2)
 
         async def paced() -> None:

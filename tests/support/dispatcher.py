@@ -16,9 +16,11 @@ import orjson
 import yaml
 from confluent_kafka import Producer
 
+from streamvane.feeds.interval_record import interval_record
+from streamvane.feeds.profile import Dimension, FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
-from streamvane.records.feed_record import FeedRecord, build_record
+from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON
 from streamvane.topology.topic_reader import headers_of, read_to_end
 from tests.support import kafka
@@ -47,26 +49,14 @@ def profile(profile_id: str, url: str, **extra: Any) -> dict[str, Any]:
 
 
 def records(profile_id: str, count: int, offered: int = 3) -> list[FeedRecord]:
+    """``count`` consecutive quarter hours from 08:00Z; interval i offers ``offered + i`` calls."""
+    spec = FeedProfile(id=profile_id, version=1, dimensions=(Dimension(queue_id=QUEUE, media_type="voice"),))
     out = []
     for i in range(count):
         acc = IntervalAccumulator()
         for _ in range(offered + i):
             acc.add("nOffered", 1)
-        start = START_MS + i * QUARTER
-        out.append(
-            build_record(
-                profile_id=profile_id,
-                profile_version=1,
-                interval_start_ms=start,
-                interval_end_ms=start + QUARTER,
-                time_zone="UTC",
-                granularity="PT15M",
-                revision=1,
-                watermark_ms=start + 2 * QUARTER,
-                dimensions=[(QUEUE, "voice")],
-                cells={(QUEUE, "voice"): acc},
-            )
-        )
+        out.append(interval_record(spec, START_MS + i * QUARTER, {(QUEUE, "voice"): acc}))
     return out
 
 

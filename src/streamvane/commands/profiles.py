@@ -12,20 +12,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 from streamvane.feeds.endpoint import NoAuth
+from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import render
 from streamvane.feeds.request import build_request
-from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import parse_instant
-from streamvane.records.feed_record import FeedRecord, build_record
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,28 +39,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--events", required=True, type=Path, help="JSON-lines Genesys event file")
     r.add_argument("--revision", type=int, default=1)
     r.set_defaults(handler=run_render)
-
-
-def interval_record(
-    profile: FeedProfile,
-    start_ms: int,
-    cells: Mapping[tuple[str, str], IntervalAccumulator] | None = None,
-    revision: int = 1,
-) -> FeedRecord:
-    """The record of the profile's interval holding ``start_ms``; no cells: all rows zero."""
-    start, end = profile.grid().bounds(start_ms)
-    return build_record(
-        profile_id=profile.id,
-        profile_version=profile.version,
-        interval_start_ms=start,
-        interval_end_ms=end,
-        time_zone=profile.time_zone,
-        granularity=profile.cadence,
-        revision=revision,
-        watermark_ms=end,
-        dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
-        cells=cells or {},
-    )
 
 
 def run_validate(args: argparse.Namespace) -> int:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 
 import orjson
 
+from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.closing import combined_watermark
 from streamvane.kpi.intervals import IntervalGrid
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
-from streamvane.records.feed_record import FeedRecord, build_record
+from streamvane.records.feed_record import FeedRecord
 from streamvane.records.partial import Partial
 from streamvane.records.rollup import base_starts
 from streamvane.stages import outbox
@@ -161,18 +162,7 @@ class Assembler:
             return None
         revision = 1 if emitted is None else emitted[0] + 1
         self.store.set(f"e|{profile.id}|{start:015d}", orjson.dumps([revision, digest]))
-        return build_record(
-            profile_id=profile.id,
-            profile_version=profile.version,
-            interval_start_ms=start,
-            interval_end_ms=end,
-            time_zone=profile.time_zone,
-            granularity=profile.cadence,
-            revision=revision,
-            watermark_ms=end + profile.grace_ms,
-            dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
-            cells=cells,
-        )
+        return interval_record(profile, start, cells, revision)
 
     def _partials(self, starts: Sequence[int]) -> list[Partial] | None:
         found = []

@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.loader import load_profile
 from streamvane.feeds.payload_schema import PayloadInvalidError, PayloadValidator
 from streamvane.feeds.profile import FeedProfile
@@ -15,7 +16,7 @@ from streamvane.feeds.request import build_request
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import parse_instant
-from streamvane.records.feed_record import FeedRecord, build_record, idempotency_key
+from streamvane.records.feed_record import FeedRecord, idempotency_key
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "profiles"
 SALES = "50feb9c2-a2e7-598e-ab50-932bffc1db65"
@@ -30,19 +31,8 @@ def record(profile: FeedProfile, start: str, revision: int = 1) -> FeedRecord:
     acc.add("nOverSla", 1)
     acc.add("tHandle", 300_400)
     acc.add("tHandle", 241_500)
-    start_ms = parse_instant(start)
-    return build_record(
-        profile_id=profile.id,
-        profile_version=profile.version,
-        interval_start_ms=start_ms,
-        interval_end_ms=start_ms + profile.grid().length_ms,
-        time_zone=profile.time_zone,
-        granularity=profile.cadence,
-        revision=revision,
-        watermark_ms=start_ms,
-        dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
-        cells={(SALES, "voice"): acc, ("not-in-contract", "voice"): acc},
-    )
+    cells = {(SALES, "voice"): acc, ("not-in-contract", "voice"): acc}
+    return interval_record(profile, parse_instant(start), cells, revision)
 
 
 def test_genesys_wfm_json_payload_exactly() -> None:
