@@ -15,8 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streamvane.commands.processes import free_port
 from tests.support.dispatcher import DispatchRun, profile, records
-from tests.support.http_servers import ScriptedEndpoint, TokenServer, first, free_port, ok, wait_until
+from tests.support.http_servers import ScriptedEndpoint, TokenServer, first, ok, wait_until
 
 INTERVALS = 3
 OAUTH_SECRET = "oauth-client-secret-5f1d9e"
@@ -108,7 +109,7 @@ def test_every_failure_mode_ends_delivered_or_dead_lettered_and_never_leaks_a_se
         s["down"].start()  # down for a while, then back
         outcomes = run.wait_outcomes((len(profiles) - 1) * INTERVALS, timeout=90)
         by_profile: dict[str, list[dict[str, object]]] = {}
-        for entry in outcomes:
+        for entry in sorted(outcomes, key=lambda e: int(str(e["intervalStartMs"]))):  # ledger: n partitions
             by_profile.setdefault(str(entry["profile"]), []).append(entry)
 
         for name in ("ok", "unavailable", "throttled", "slow", "hangup", "down"):

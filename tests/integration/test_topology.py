@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from streamvane.commands.processes import free_port
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.intervals import Granularity, IntervalGrid, format_instant
 from streamvane.records.feed_record import FeedRecord
@@ -50,13 +50,6 @@ def run(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerRun]:
 
 def expected_for(profile: dict[str, Any], lines: list[bytes]) -> dict[int, Cells]:
     return expected_cells(profile["cadence"], profile["time_zone"], lines)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def run_day(run: WorkerRun, lines: list[bytes] | None = None) -> tuple[list[bytes], list[FeedRecord]]:

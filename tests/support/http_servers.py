@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import socket
 import ssl
 import threading
 import time
@@ -16,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from streamvane.commands.processes import free_port
 
 # A script maps the 1-based number of a request to what to do with it.
 Action = tuple[str, Any]  # ("status", (code, headers)) | ("stall", seconds) | ("close", None)
@@ -102,12 +103,6 @@ class ScriptedEndpoint:
             for r in self.received
             if status is None or r.status == status
         ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from confluent_kafka import Producer
 
 from streamvane.commands.demo_view import Clock, DemoView
 from streamvane.commands.processes import Children, free_port, wait_for_line
@@ -45,6 +44,7 @@ from streamvane.simulator.contact_center import Conversation, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
+from streamvane.topology.output import OutputProducer
 
 DEMO_SECRETS = (
     "STREAMVANE_DEMO_OAUTH_SECRET",
@@ -93,7 +93,7 @@ def _produce(
     stop: threading.Event,
 ) -> None:
     """Produce events paced by event time, keyed by conversationId."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True})
+    producer = OutputProducer(bootstrap)
     for at_ms, line in delivery(spec, conversations):
         if stop.is_set():
             break
@@ -102,13 +102,8 @@ def _produce(
             producer.poll(0)
             stop.wait(delay)
         key = line[line.find(b'"conversationId":"') + 18 :].split(b'"', 1)[0]
-        while True:
-            try:
-                producer.produce(topic, key=key, value=line)
-                break
-            except BufferError:
-                producer.poll(0.05)
-    producer.flush(30)
+        producer.produce(topic, line, key)
+    producer.flush_now(30)
 
 
 def run(args: argparse.Namespace) -> int:

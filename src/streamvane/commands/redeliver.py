@@ -17,7 +17,8 @@ from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
 from streamvane.sinks.delivery import http_session
 from streamvane.sinks.metrics import DispatcherMetrics
-from streamvane.sinks.sender import Original, RecordSender, Topics, recording_producer
+from streamvane.sinks.sender import Original, RecordSender, Topics
+from streamvane.topology.output import OutputProducer
 
 
 def redeliver(
@@ -44,7 +45,7 @@ async def _send_all(
     source: str,
     after_each: Callable[[int, bool], None] | None,
 ) -> int:
-    producer = recording_producer(settings.kafka.bootstrap_servers)
+    producer = OutputProducer(settings.kafka.bootstrap_servers)
     topics = Topics(settings.topics.delivery_ledger, settings.topics.dead_letter)
     results: Counter[str] = Counter()
     progress = Progress(f"{source}: intervals sent")
@@ -67,6 +68,6 @@ async def _send_all(
             if after_each is not None:
                 after_each(index, recorded[0])
             progress.update(index + 1, len(items))
-    producer.flush(30)
+    producer.flush_now(30)
     sys.stderr.write(f"{source}: {dict(results)}\n")
     return 0 if results["delivered"] == len(items) else 1

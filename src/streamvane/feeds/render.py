@@ -63,10 +63,6 @@ class PayloadRenderer:
         return Payload(_xml(profile, doc), XML_CONTENT_TYPE, len(doc["rows"]))
 
 
-def document(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> dict[str, Any]:
-    return PayloadRenderer(profile, kpi).document(record)
-
-
 def render(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> Payload:
     return PayloadRenderer(profile, kpi).render(record)
 

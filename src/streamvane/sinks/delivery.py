@@ -80,15 +80,11 @@ class Deliverer:
         self,
         session: aiohttp.ClientSession,
         redactor: Redactor,
-        on_attempt: Callable[[Attempt], None] | None = None,
         rng: random.Random | None = None,
-        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.session = session
         self.redact = redactor
-        self.on_attempt = on_attempt
         self.rng = rng or random.Random()
-        self.clock = clock
 
     async def deliver(
         self,
@@ -103,17 +99,16 @@ class Deliverer:
         limits = aiohttp.ClientTimeout(total=spec.timeout_ms / 1000, connect=spec.connect_timeout_ms / 1000)
         outcome = Outcome("deadline-exceeded")
         refreshed = False
-        report = on_attempt or self.on_attempt
         while True:
             attempt = await self._attempt(len(outcome.attempts) + 1, endpoint, request, limits)
             outcome.attempts.append(attempt)
-            if report is not None:
-                report(attempt)
+            if on_attempt is not None:
+                on_attempt(attempt)
             status = attempt.status
             if status is not None and 200 <= status < 300:
                 outcome.result = "delivered"
                 break
-            now = self.clock()
+            now = now_ms()
             if status == 401 and endpoint.auth.refreshable and not refreshed:
                 endpoint.auth.invalidate()
                 refreshed = True
@@ -126,13 +121,13 @@ class Deliverer:
                 outcome.result = "deadline-exceeded"
                 break
             await asyncio.sleep(wait / 1000)
-        outcome.finished_ms = self.clock()
+        outcome.finished_ms = now_ms()
         return outcome
 
     async def _attempt(
         self, number: int, endpoint: Endpoint, request: DeliveryRequest, limits: aiohttp.ClientTimeout
     ) -> Attempt:
-        started = self.clock()
+        started = now_ms()
         t0 = time.perf_counter()
         status: int | None = None
         error: str | None = None

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.config import KpiConfig
@@ -28,7 +28,8 @@ from streamvane.sinks.delivery import Outcome, http_session, now_ms
 from streamvane.sinks.ledger import Subject
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
-from streamvane.sinks.sender import Done, Original, RecordSender, Topics, fingerprint_of, recording_producer
+from streamvane.sinks.sender import Done, Original, RecordSender, Topics, fingerprint_of
+from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger("streamvane.dispatcher")
 
@@ -90,7 +91,7 @@ class Dispatcher:
             }
         )
         consumer.subscribe([c.feed_topic])
-        producer = recording_producer(c.bootstrap)
+        producer = OutputProducer(c.bootstrap)
         loop = asyncio.get_running_loop()
         async with http_session() as session:
             self.sender = RecordSender(self.profiles, self.kpi, producer, c.topics, session, self.metrics)
@@ -112,7 +113,7 @@ class Dispatcher:
                 for task in self._tasks:
                     task.cancel()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-                await loop.run_in_executor(None, producer.flush, 30)
+                await loop.run_in_executor(None, producer.flush_now, 30)
                 poller.cancel()
                 await asyncio.gather(poller, return_exceptions=True)
                 await loop.run_in_executor(None, self._commit, consumer)
@@ -126,7 +127,7 @@ class Dispatcher:
                 asynchronous=False,
             )
 
-    async def _poll_producer(self, producer: Producer) -> None:
+    async def _poll_producer(self, producer: OutputProducer) -> None:
         while True:
             producer.poll(0)
             await asyncio.sleep(0.01)
@@ -145,7 +146,7 @@ class Dispatcher:
             record = self.codec.decode(original.raw, original.fingerprint)
         except (UnknownSchemaError, ValueError, EOFError, TypeError) as exc:
             log.error("undecodable feed record at %d/%d: %s", partition, offset, exc)
-            subject = Subject("?", 0, 0, 0, 0, "", "-", "-", "", 0, 0, item.close_ms, "dispatch")
+            subject = Subject.unsent(item.close_ms, "dispatch")
             outcome = Outcome("undecodable", finished_ms=now_ms())
             self.sender.record_outcome(subject, outcome, str(exc), item.original, self._done(item))
             return

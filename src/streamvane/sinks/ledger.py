@@ -69,6 +69,13 @@ class Subject:
             source,
         )
 
+    @classmethod
+    def unsent(cls, close_ms: int, source: str, record: FeedRecord | None = None) -> Subject:
+        """For an outcome reached without a request (unknown profile, no endpoint, undecodable)."""
+        if record is None:
+            return cls("?", 0, 0, 0, 0, "", "-", "-", "", 0, 0, close_ms, source)
+        return cls.of(record, "-", "-", b"", 0, close_ms, source)
+
     @property
     def key(self) -> bytes:
         return f"{self.profile_id}|{self.interval_start_ms}".encode()

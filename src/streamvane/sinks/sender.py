@@ -12,10 +12,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
-from confluent_kafka import KafkaError, Producer
 
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
@@ -30,6 +28,7 @@ from streamvane.sinks.ledger import Subject, attempt_entry, dead_letter_headers,
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.redaction import Redactor
 from streamvane.sinks.tls import ssl_context
+from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger("streamvane.dispatcher")
 Done = Callable[[bool], None]
@@ -55,7 +54,7 @@ class RecordSender:
         self,
         profiles: Sequence[FeedProfile],
         kpi: KpiConfig,
-        producer: Producer,
+        producer: OutputProducer,
         topics: Topics,
         session: aiohttp.ClientSession,
         metrics: DispatcherMetrics,
@@ -69,20 +68,31 @@ class RecordSender:
         self.source = source
         self.redact = Redactor()
         self.deliverer = Deliverer(session, self.redact)
-        self._validators: dict[str, PayloadValidator] = {}
-        self._renderers: dict[str, PayloadRenderer] = {}
+        self._contracts: dict[str, tuple[PayloadRenderer, PayloadValidator]] = {}
         self._endpoints: dict[str, Endpoint] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
 
     def endpoint(self, profile: FeedProfile) -> Endpoint:
-        assert profile.endpoint is not None
-        spec = profile.endpoint
-        key = f"{spec.origin}|{profile.id}"
-        found = self._endpoints.get(key)
+        """Per profile: its auth and TLS; per origin: one concurrency limit, sized by the first
+        profile that delivers there."""
+        found = self._endpoints.get(profile.id)
         if found is None:
+            spec = profile.endpoint
+            assert spec is not None
             ssl = ssl_context(spec.tls, spec.origin.startswith("https"))
-            shared = next((e for k, e in self._endpoints.items() if k.startswith(spec.origin + "|")), None)
-            limit = shared.limit if shared else asyncio.Semaphore(spec.max_in_flight)
-            found = self._endpoints[key] = Endpoint(AuthProvider(spec.auth, self.redact, ssl), ssl, limit)
+            limit = self._limits.setdefault(spec.origin, asyncio.Semaphore(spec.max_in_flight))
+            found = self._endpoints[profile.id] = Endpoint(
+                AuthProvider(spec.auth, self.redact, ssl), ssl, limit
+            )
+        return found
+
+    def contract(self, profile: FeedProfile) -> tuple[PayloadRenderer, PayloadValidator]:
+        found = self._contracts.get(profile.id)
+        if found is None:
+            found = self._contracts[profile.id] = (
+                PayloadRenderer(profile, self.kpi),
+                PayloadValidator(profile),
+            )
         return found
 
     async def send(
@@ -90,20 +100,11 @@ class RecordSender:
     ) -> str:
         """Deliver and record; returns the result (delivered, rejected, deadline-exceeded, …)."""
         profile = self.profiles.get(record.profile_id)
-        if profile is None:
-            self._fail(
-                record, original, None, close_ms, Outcome("unknown-profile", finished_ms=now_ms()), done
-            )
-            return "unknown-profile"
-        if profile.endpoint is None:
-            subject = Subject.of(record, "-", "-", b"", 0, close_ms, self.source)
-            self.record_outcome(subject, Outcome("no-endpoint", finished_ms=now_ms()), None, original, done)
-            return "no-endpoint"
-        validator = self._validators.get(profile.id)
-        renderer = self._renderers.get(profile.id)
-        if validator is None or renderer is None:
-            validator = self._validators[profile.id] = PayloadValidator(profile)
-            renderer = self._renderers[profile.id] = PayloadRenderer(profile, self.kpi)
+        if profile is None or profile.endpoint is None:
+            outcome = Outcome("unknown-profile" if profile is None else "no-endpoint", finished_ms=now_ms())
+            self.record_outcome(Subject.unsent(close_ms, self.source, record), outcome, None, original, done)
+            return outcome.result
+        renderer, validator = self.contract(profile)
         payload = renderer.render(record)
         problems = validator.problems(payload.body)
         request = build_request(profile, profile.endpoint, record, payload)
@@ -126,7 +127,9 @@ class RecordSender:
 
         def on_attempt(attempt: Attempt) -> None:
             self.metrics.attempts.labels(profile.id, str(attempt.status or attempt.error or "error")).inc()
-            self._produce(self.topics.ledger, subject.key, attempt_entry(subject, attempt), None, None)
+            self.producer.produce(
+                self.topics.ledger, attempt_entry(subject, attempt), subject.key, on_delivery=_logged_only
+            )
 
         outcome = await self.deliverer.deliver(
             profile, self.endpoint(profile), request, deadline_ms, on_attempt=on_attempt
@@ -136,34 +139,22 @@ class RecordSender:
         self.record_outcome(subject, outcome, None, original, done)
         return outcome.result
 
-    def _fail(
-        self,
-        record: FeedRecord,
-        original: Original,
-        detail: str | None,
-        close_ms: int,
-        outcome: Outcome,
-        done: Done,
-    ) -> None:
-        self.record_outcome(
-            Subject.of(record, "-", "-", b"", 0, close_ms, self.source), outcome, detail, original, done
-        )
-
     def record_outcome(
         self, subject: Subject, outcome: Outcome, detail: str | None, original: Original, done: Done
     ) -> None:
         self.metrics.outcomes.labels(subject.profile_id, outcome.result).inc()
         failed = outcome.result not in ("delivered", "no-endpoint")
-        waiting = [2 if failed else 1]
-        ok = [True]
+        waiting, stored = (2 if failed else 1), True
 
         def acked(success: bool) -> None:
-            ok[0] = ok[0] and success
-            waiting[0] -= 1
-            if waiting[0] == 0:
-                done(ok[0])
+            nonlocal waiting, stored
+            stored, waiting = stored and success, waiting - 1
+            if waiting == 0:
+                done(stored)
 
-        self._produce(self.topics.ledger, subject.key, outcome_entry(subject, outcome), None, acked)
+        self.producer.produce(
+            self.topics.ledger, outcome_entry(subject, outcome), subject.key, on_delivery=acked
+        )
         if failed:
             self.metrics.dead_letters.labels(subject.profile_id, outcome.result).inc()
             headers = dead_letter_headers(subject, outcome, outcome.result, self.redact(detail or ""))
@@ -176,31 +167,13 @@ class RecordSender:
                 len(outcome.attempts),
             )
             headers.append((FINGERPRINT_HEADER, original.fingerprint.encode()))
-            self._produce(self.topics.dead_letter, subject.key, original.raw, headers, acked)
+            self.producer.produce(
+                self.topics.dead_letter, original.raw, subject.key, headers, on_delivery=acked
+            )
 
-    def _produce(
-        self,
-        topic: str,
-        key: bytes,
-        value: bytes,
-        headers: list[tuple[str, bytes]] | None,
-        acked: Callable[[bool], None] | None,
-    ) -> None:
-        def delivered(err: KafkaError | None, _msg: Any) -> None:
-            if err is not None:
-                log.error("could not record to %s: %s", topic, err)
-            if acked is not None:
-                acked(err is None)
 
-        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": delivered}
-        if headers:
-            kwargs["headers"] = headers
-        while True:
-            try:
-                self.producer.produce(topic, **kwargs)
-                return
-            except BufferError:
-                self.producer.poll(0.05)
+def _logged_only(_stored: bool) -> None:
+    """Attempt entries gate no commit; a failure to store one is logged by the producer."""
 
 
 def fingerprint_of(headers: list[tuple[str, bytes | None]] | None) -> str:
@@ -208,9 +181,3 @@ def fingerprint_of(headers: list[tuple[str, bytes | None]] | None) -> str:
         if name == FINGERPRINT_HEADER and value is not None:
             return value.decode()
     return ""
-
-
-def recording_producer(bootstrap: str) -> Producer:
-    return Producer(
-        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5, "acks": "all"}
-    )
