@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except BrokenPipeError:
+        return _stdout_closed()
     except ValidationError as exc:
         source = os.environ.get("STREAMVANE_SETTINGS_FILE") or "environment"
         problems = "; ".join(
@@ -64,3 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         sys.stderr.write(f"streamvane: invalid settings ({source}): {problems}\n")
         return 2
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (``streamvane compute … | head``): end quietly.
+
+    Python would otherwise report the broken pipe again while flushing stdout at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0

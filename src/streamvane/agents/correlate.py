@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from streamvane.agents.ingest import received_at
 from streamvane.agents.publish import publish_outbox
 from streamvane.stages.correlate import EventItem, Item, PartitionProcessor, ProcessorConfig, TickItem
 from streamvane.stages.plan import base_grid, closing_policy, feed_start_ms
@@ -36,6 +37,7 @@ def register(topology: Topology) -> None:
     @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
     async def correlate(stream: Any) -> None:
         async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
+            now_ms = time.time_ns() // 1_000_000
             groups: dict[int, list[Any]] = {}
             for event in events:
                 groups.setdefault(event.message.partition, []).append(event)
@@ -43,12 +45,12 @@ def register(topology: Topology) -> None:
                 items: list[Item] = [
                     TickItem(int(e.value))
                     if is_tick(e.message.key, e.message.headers)
-                    else EventItem(e.message.offset, e.value)
+                    else EventItem(e.message.offset, e.value, received_at(e.message.timestamp, now_ms))
                     for e in group
                 ]
                 with in_partition_of(group[-1]):
                     store = TableStore(topology.state)
-                    result = processor(partition, store).process(items, time.time_ns() // 1_000_000)
+                    result = processor(partition, store).process(items, now_ms)
                     published = await publish_outbox(topology, store)
                 metrics = topology.metrics
                 metrics.applied.inc(result.applied)

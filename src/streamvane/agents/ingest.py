@@ -1,8 +1,9 @@
 """Stage 1: raw Genesys events → parsed and re-keyed by conversationId, or quarantined.
 
 A bridge may produce unkeyed records; everything downstream needs a conversation's events in
-one partition, so each valid event is forwarded (original bytes) keyed by its conversationId.
-Rejected input goes to quarantine with its reason and source position in headers.
+one partition, so each valid event is forwarded (original bytes) keyed by its conversationId,
+with the source record's timestamp: it is when the event was received, which bounds its event
+time (clock skew). Rejected input goes to quarantine with its reason and source position in headers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 def register(topology: Topology) -> None:
     worker = topology.settings.worker
-    parser = EventParser()
+    kpi = topology.settings.kpi
+    parser = EventParser(max_clock_skew_ms=kpi.max_clock_skew_ms, max_duration_ms=kpi.max_duration_ms)
     metrics = topology.metrics
     output, keyed, quarantine = (
         topology.output,
@@ -35,9 +37,10 @@ def register(topology: Topology) -> None:
             metrics.events_in.inc(len(events))
             for event in events:
                 raw: bytes = event.value if event.value is not None else b""
-                result = parser.parse(raw, now_ms) if raw else Rejection("empty", "record has no value")
+                received_ms = received_at(event.message.timestamp, now_ms)
+                result = parser.parse(raw, received_ms) if raw else Rejection("empty", "record has no value")
                 if isinstance(result, ConversationEvent):
-                    output.produce(keyed, raw, result.conversation_id.encode())
+                    output.produce(keyed, raw, result.conversation_id.encode(), timestamp_ms=received_ms)
                 elif isinstance(result, Rejection):
                     message = event.message
                     headers = [
@@ -49,6 +52,13 @@ def register(topology: Topology) -> None:
                     metrics.quarantined.labels(result.reason).inc()
                     log.warning("quarantined reason=%s source=%s/%s/%s", result.reason, *_position(message))
             await output.flush()  # before Faust may commit this batch's offsets
+
+
+def received_at(timestamp_s: float | None, now_ms: int) -> int:
+    """A record's Kafka timestamp (Faust gives seconds) in ms; ``now_ms`` when it has none."""
+    if timestamp_s is None or timestamp_s <= 0:
+        return now_ms
+    return round(timestamp_s * 1000)
 
 
 def _position(message: Any) -> tuple[str, int, int]:

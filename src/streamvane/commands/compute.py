@@ -13,8 +13,9 @@ import orjson
 
 from streamvane.commands.progress import Progress
 from streamvane.genesys.events import Rejection
+from streamvane.genesys.lines import OversizedLine, read_lines
 from streamvane.kpi.aggregates_response import aggregates_response
-from streamvane.kpi.compute import compute
+from streamvane.kpi.compute import compute, parser_for
 from streamvane.kpi.config import KpiConfig, ServiceLevelTarget, load_kpi_config
 from streamvane.kpi.intervals import Granularity, IntervalGrid
 
@@ -51,8 +52,8 @@ def _config(args: argparse.Namespace) -> KpiConfig:
     return KpiConfig.model_validate({**config.model_dump(), **update})
 
 
-def _lines(stream: BinaryIO, progress: Progress) -> Iterator[bytes]:
-    for number, line in enumerate(stream, start=1):
+def _lines(stream: BinaryIO, max_bytes: int, progress: Progress) -> Iterator[bytes | OversizedLine]:
+    for number, line in enumerate(read_lines(stream, max_bytes), start=1):
         if number % 50_000 == 0:
             progress.update(number)
         yield line
@@ -75,9 +76,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"compute: cannot read {args.events}: {exc.strerror}\n")
         return 1
+    parser = parser_for(config)
     with stream:
         now_ms = time.time_ns() // 1_000_000
-        aggregator, report = compute(_lines(stream, progress), grid, config, now_ms, rejected)
+        lines = _lines(stream, parser.max_bytes, progress)
+        aggregator, report = compute(lines, grid, config, now_ms, rejected, parser)
     doc = aggregates_response(aggregator.cells, grid, config)
     sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
     sys.stdout.buffer.write(b"\n")

@@ -1,6 +1,7 @@
 """pydantic models of the ``eventBody`` of each conversation detail topic: the fields Streamvane
 reads, with Genesys' own names and strict types (an ``eventTime`` of ``"123"`` or ``1.5e12`` is
-wrong, not coerced). Fields Streamvane does not read are ignored, whatever their type.
+wrong, not coerced). Ids and enum values, when present, are non-empty: ``"queueId": ""`` names no
+queue. Fields Streamvane does not read are ignored, whatever their type.
 
 ``EXTRA_FIELDS`` lists, per topic, the fields beyond the common ones and where they go in
 :class:`~streamvane.genesys.events.ConversationEvent`; the parser's fast path is derived from it.
@@ -23,33 +24,33 @@ class EventBody(BaseModel):
     eventTime: StrictInt
     conversationId: StrictStr = Field(min_length=1)
     sessionId: StrictStr = Field(min_length=1)
-    participantId: StrictStr | None = None
+    participantId: StrictStr | None = Field(None, min_length=1)
     mediaType: StrictStr | None = None
 
 
 class AcdStartBody(EventBody):
-    queueId: StrictStr | None = None
+    queueId: StrictStr | None = Field(None, min_length=1)
 
 
 class AcdEndBody(AcdStartBody):
-    acdOutcome: StrictStr | None = None
-    disconnectType: StrictStr | None = None
+    acdOutcome: StrictStr | None = Field(None, min_length=1)
+    disconnectType: StrictStr | None = Field(None, min_length=1)
 
 
 class UserEndBody(EventBody):
-    queueId: StrictStr | None = None
-    userId: StrictStr | None = None
-    disconnectType: StrictStr | None = None
+    queueId: StrictStr | None = Field(None, min_length=1)
+    userId: StrictStr | None = Field(None, min_length=1)
+    disconnectType: StrictStr | None = Field(None, min_length=1)
     interactingDurationMs: StrictInt | None = Field(None, ge=0)
     heldDurationMs: StrictInt | None = Field(None, ge=0)
     alertingDurationMs: StrictInt | None = Field(None, ge=0)
 
 
 class AcwBody(EventBody):
-    queueId: StrictStr | None = None
-    userId: StrictStr | None = None
+    queueId: StrictStr | None = Field(None, min_length=1)
+    userId: StrictStr | None = Field(None, min_length=1)
     wrapupDurationMs: StrictInt | None = Field(None, ge=0)
-    wrapupCode: StrictStr | None = None
+    wrapupCode: StrictStr | None = Field(None, min_length=1)
 
 
 _KPI_BODIES: dict[EventKind, type[EventBody]] = {

@@ -38,6 +38,10 @@ class EventKind(StrEnum):
 
 
 KIND_BY_SUFFIX: dict[str, EventKind] = {kind.value: kind for kind in EventKind}
+# Genesys conversation detail topics that exist but carry nothing the KPI core reads: they are
+# ignored (counted by suffix). Any other suffix, including a wrongly cased known one, is rejected
+# as ``unknown-topic`` (``shared/docs/genesys-reference.md`` §1.2 lists the real topics).
+UNUSED_SUFFIXES = frozenset({"attributes", "outbound", "voicemail.start", "voicemail.end", "contact"})
 # The topics that carry KPIs; the others are parsed and validated for identity only.
 KPI_KINDS = frozenset({EventKind.ACD_START, EventKind.ACD_END, EventKind.USER_END, EventKind.ACW})
 

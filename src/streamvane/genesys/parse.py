@@ -9,13 +9,24 @@ The topic is read from the concrete ``topicName`` (``v2.detail.events.conversati
 or, failing that, from the envelope's ``detail-type`` template (``…conversation.{id}.acd.end``).
 
 The parser never raises on hostile input: every failure is a :class:`Rejection` whose ``reason``
-is one of the ``REASON_*`` codes below. It is pure: the caller passes ``now_ms`` for the
-far-future check, so the same input always gives the same answer.
+is one of the ``REASON_*`` codes below. It is pure: the caller passes ``received_ms``, so the same
+input always gives the same answer.
+
+**Clock skew.** An event cannot have happened after it was received. Its *reference time* is the
+earlier of ``received_ms`` (the Kafka record's timestamp in the worker; the wall clock in offline
+``compute``) and the EventBridge envelope's ``time`` (set by EventBridge when it took the event in;
+second precision), when the envelope has one. An ``eventTime`` more than ``max_clock_skew_ms``
+after its reference time comes from a wrong clock and is rejected as ``clock-skew``: one such
+event must not move a watermark and close every open interval.
+
+**Durations** (``…DurationMs``) are integer milliseconds in ``[0, max_duration_ms]``; anything
+else is ``invalid-value``, so no sum of accepted values can overflow a 64-bit output field.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,6 +36,7 @@ from streamvane.genesys.bodies import BODY_MODELS, EXTRA_FIELDS, EventBody
 from streamvane.genesys.events import (
     KIND_BY_SUFFIX,
     TOPIC_PREFIX,
+    UNUSED_SUFFIXES,
     ConversationEvent,
     EventKind,
     IgnoredEvent,
@@ -41,10 +53,19 @@ REASON_NOT_A_CONVERSATION_TOPIC = "not-a-conversation-topic"
 REASON_MISSING_FIELD = "missing-field"
 REASON_WRONG_TYPE = "wrong-type"
 REASON_INVALID_VALUE = "invalid-value"
-REASON_FUTURE_EVENT_TIME = "future-event-time"
+REASON_CLOCK_SKEW = "clock-skew"
 REASON_ANCIENT_EVENT_TIME = "ancient-event-time"
+REASON_UNKNOWN_TOPIC = "unknown-topic"
 
 EARLIEST_PLAUSIBLE_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: older event times are corrupt
+DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000
+DEFAULT_MAX_DURATION_MS = 30 * 86_400_000
+_DURATIONS = (
+    ("interacting_ms", "interactingDurationMs"),
+    ("held_ms", "heldDurationMs"),
+    ("alerting_ms", "alertingDurationMs"),
+    ("wrapup_ms", "wrapupDurationMs"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +73,21 @@ class EventParser:
     """Parses one raw record. Limits are constructor arguments so the shell can configure them."""
 
     max_bytes: int = 256 * 1024
-    max_future_ms: int = 24 * 3600 * 1000
+    max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS
+    max_duration_ms: int = DEFAULT_MAX_DURATION_MS
+    _instants: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
-    def parse(self, raw: bytes, now_ms: int) -> ParseResult:
+    def parse(self, raw: bytes, received_ms: int) -> ParseResult:
+        """One record received at ``received_ms`` (epoch ms UTC)."""
         if len(raw) > self.max_bytes:
             return Rejection(REASON_TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {self.max_bytes}")
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return Rejection(REASON_NOT_JSON, str(exc))
-        return self.parse_object(doc, now_ms)
+        return self.parse_object(doc, received_ms)
 
-    def parse_object(self, doc: Any, now_ms: int) -> ParseResult:
+    def parse_object(self, doc: Any, received_ms: int) -> ParseResult:
         """The same, for an already decoded JSON value."""
         if not isinstance(doc, dict):
             return Rejection(REASON_NOT_AN_OBJECT, f"top-level JSON is {type(doc).__name__}, not an object")
@@ -73,6 +97,8 @@ class EventParser:
         suffix, body = located
         kind = KIND_BY_SUFFIX.get(suffix)
         if kind is None:
+            if suffix not in UNUSED_SUFFIXES:
+                return Rejection(REASON_UNKNOWN_TOPIC, f"topic suffix {suffix[:100]!r} is not a Genesys one")
             event_time = body.get("eventTime")
             return IgnoredEvent(suffix, event_time if isinstance(event_time, int) else 0)
         event = _fast_event(kind, body)
@@ -82,14 +108,45 @@ class EventParser:
             except ValidationError as exc:
                 return _rejection_from(exc)
         event_time = event.event_time_ms
-        if event_time > now_ms + self.max_future_ms:
+        reference = received_ms
+        stamped = doc.get("time")
+        if type(stamped) is str:
+            envelope_ms = self._instant_ms(stamped)
+            if envelope_ms is not None and envelope_ms < reference:
+                reference = envelope_ms
+        if event_time > reference + self.max_clock_skew_ms:
             return Rejection(
-                REASON_FUTURE_EVENT_TIME,
-                f"eventTime {event_time} is more than {self.max_future_ms} ms after now ({now_ms})",
+                REASON_CLOCK_SKEW,
+                f"eventTime {event_time} is more than {self.max_clock_skew_ms} ms after the time it was "
+                f"received ({reference})",
             )
         if event_time < EARLIEST_PLAUSIBLE_MS:
             return Rejection(REASON_ANCIENT_EVENT_TIME, f"eventTime {event_time} is before 2000-01-01")
+        limit = self.max_duration_ms
+        for slot, name in _DURATIONS:
+            value = getattr(event, slot)
+            if value is not None and value > limit:
+                return Rejection(
+                    REASON_INVALID_VALUE,
+                    f"eventBody.{name}: {value} ms is longer than the {limit} ms allowed",
+                )
         return event
+
+    def _instant_ms(self, text: str) -> int | None:
+        """An envelope ``time`` as epoch ms; consecutive records mostly share one, hence the cache."""
+        cached = self._instants.get(text)
+        if cached is not None:
+            return cached
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return None
+        if len(self._instants) > 4096:
+            self._instants.clear()
+        value = self._instants[text] = int(parsed.timestamp() * 1000)
+        return value
 
 
 def _event_from_model(kind: EventKind, body: EventBody) -> ConversationEvent:
@@ -123,7 +180,7 @@ def _fast_event(kind: EventKind, body: dict[str, Any]) -> ConversationEvent | No
         return None
     participant = get("participantId")
     media = get("mediaType")
-    if (participant is not None and type(participant) is not str) or (
+    if (participant is not None and (type(participant) is not str or not participant)) or (
         media is not None and type(media) is not str
     ):
         return None
@@ -139,7 +196,7 @@ def _fast_event(kind: EventKind, body: dict[str, Any]) -> ConversationEvent | No
         if duration:
             if type(value) is not int or value < 0:
                 return None
-        elif type(value) is not str:
+        elif type(value) is not str or not value:
             return None
         slots[slot] = value
     return ConversationEvent(kind, event_time, conversation, session, participant, media, *slots)

@@ -5,12 +5,19 @@ integers; durations in ms). ``merge`` is associative and commutative with the em
 as identity, so partial aggregates from batches, partitions or 15-minute base intervals combine
 in any order into the same result. It knows nothing of events: de-duplication happens before a
 value is added (:mod:`streamvane.kpi.correlation`).
+
+A few observations are **provisional**: a session's handle placed at user.end because no acw
+has come yet may move to the acw's interval later. Min and max cannot be un-merged, so those
+values are kept as a multiset (value → multiplicity) beside the stats, and a retraction is a
+multiplicity of −1. :meth:`IntervalAccumulator.snapshot` folds them into the stats; deltas may
+hold negative multiplicities until they meet the observation they retract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -54,6 +61,7 @@ class IntervalAccumulator:
     """Per-metric stats for one (queue, media, interval). Metrics with no data are absent."""
 
     stats: dict[str, Stat] = field(default_factory=dict)
+    provisional: dict[str, dict[int, int]] = field(default_factory=dict)
 
     def add(self, metric: str, value: int) -> None:
         stat = self.stats.get(metric)
@@ -61,20 +69,72 @@ class IntervalAccumulator:
             stat = self.stats[metric] = Stat()
         stat.add(value)
 
+    def add_provisional(self, metric: str, value: int, multiplicity: int) -> None:
+        """Add (+1) or retract (−1) a provisional observation."""
+        values = self.provisional.get(metric)
+        if values is None:
+            values = self.provisional[metric] = {}
+        n = values.get(value, 0) + multiplicity
+        if n:
+            values[value] = n
+        else:
+            del values[value]
+            if not values:
+                del self.provisional[metric]
+
     def count(self, metric: str) -> int:
         stat = self.stats.get(metric)
-        return stat.count if stat else 0
+        values = self.provisional.get(metric)
+        return (stat.count if stat else 0) + (sum(values.values()) if values else 0)
 
     def merged(self, other: IntervalAccumulator) -> IntervalAccumulator:
         out = {name: Stat(*stat.as_tuple()) for name, stat in self.stats.items()}
         for name, stat in other.stats.items():
             mine = out.get(name)
             out[name] = mine.merged(stat) if mine else Stat(*stat.as_tuple())
-        return IntervalAccumulator(out)
+        merged = IntervalAccumulator(out, {name: dict(values) for name, values in self.provisional.items()})
+        for name, values in other.provisional.items():
+            for value, n in values.items():
+                merged.add_provisional(name, value, n)
+        return merged
 
     def snapshot(self) -> dict[str, tuple[int, int, int, int]]:
-        """A plain, comparable, serialisable view: metric → (count, sum, min, max), sorted."""
-        return {name: self.stats[name].as_tuple() for name in sorted(self.stats) if self.stats[name].count}
+        """A plain, comparable, serialisable view: metric → (count, sum, min, max), sorted.
+
+        Provisional observations are included as if they were final.
+        """
+        stats = self.stats
+        if self.provisional:
+            stats = {name: Stat(*stat.as_tuple()) for name, stat in stats.items()}
+            for name, values in self.provisional.items():
+                stat = stats.get(name)
+                if stat is None:
+                    stat = stats[name] = Stat()
+                for value, n in values.items():
+                    for _ in range(n):
+                        stat.add(value)
+                    if n < 0:
+                        stat.count += n
+                        stat.sum += value * n
+        return {name: stats[name].as_tuple() for name in sorted(stats) if stats[name].count}
+
+    def state(self) -> dict[str, dict[str, list[int]] | dict[str, list[list[int]]]]:
+        """Everything, including which observations are provisional (``from_state`` restores it)."""
+        out: dict[str, dict[str, list[int]] | dict[str, list[list[int]]]] = {
+            "stats": {name: list(stat.as_tuple()) for name, stat in sorted(self.stats.items()) if stat.count}
+        }
+        if self.provisional:
+            out["provisional"] = {
+                name: sorted([v, n] for v, n in values.items()) for name, values in self.provisional.items()
+            }
+        return out
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> IntervalAccumulator:
+        acc = cls.from_snapshot(state["stats"])
+        for name, values in state.get("provisional", {}).items():
+            acc.provisional[name] = {v: n for v, n in values}
+        return acc
 
     @classmethod
     def from_snapshot(cls, snapshot: Mapping[str, Iterable[int]]) -> IntervalAccumulator:

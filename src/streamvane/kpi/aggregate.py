@@ -23,6 +23,19 @@ class IntervalAggregator:
     _minute_starts: dict[int, int] = field(default_factory=dict, repr=False)
 
     def record(self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int) -> None:
+        cell = self._cell(queue_id, media_type, at_ms)
+        stat = cell.stats.get(metric)
+        if stat is None:
+            cell.stats[metric] = Stat(1, value, value, value)
+        else:
+            stat.add(value)
+
+    def record_provisional(
+        self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int, multiplicity: int
+    ) -> None:
+        self._cell(queue_id, media_type, at_ms).add_provisional(metric, value, multiplicity)
+
+    def _cell(self, queue_id: str, media_type: str, at_ms: int) -> IntervalAccumulator:
         minute = at_ms // 60_000
         start = self._minute_starts.get(minute)
         if start is None:
@@ -33,12 +46,9 @@ class IntervalAggregator:
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = IntervalAccumulator()
-        stat = cell.stats.get(metric)
-        if stat is None:
-            cell.stats[metric] = Stat(1, value, value, value)
-        else:
-            stat.add(value)
+        return cell
 
     def snapshot(self) -> dict[CellKey, dict[str, tuple[int, int, int, int]]]:
         """Every non-empty cell as plain tuples, in key order: the comparable truth of a run."""
-        return {key: self.cells[key].snapshot() for key in sorted(self.cells) if self.cells[key].stats}
+        snapshots = {key: self.cells[key].snapshot() for key in sorted(self.cells)}
+        return {key: snap for key, snap in snapshots.items() if snap}

@@ -23,6 +23,7 @@ from streamvane.kpi.service_level import service_level
 
 def metric_rows(acc: IntervalAccumulator, config: KpiConfig, sl_target: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    snapshot = acc.snapshot()
     for name in m.OUTPUT_ORDER:
         if name == m.O_SERVICE_LEVEL:
             sl = service_level(acc, config, sl_target)
@@ -35,18 +36,14 @@ def metric_rows(acc: IntervalAccumulator, config: KpiConfig, sl_target: float) -
                 }
                 rows.append({"metric": name, "stats": stats})
             continue
-        stat = acc.stats.get(name)
-        if stat is None or stat.count == 0:
+        stat = snapshot.get(name)
+        if stat is None:
             continue
+        count, total, low, high = stat
         if name in m.COUNT_METRICS:
-            rows.append({"metric": name, "stats": {"count": stat.count}})
+            rows.append({"metric": name, "stats": {"count": count}})
         else:
-            rows.append(
-                {
-                    "metric": name,
-                    "stats": {"max": stat.max, "min": stat.min, "count": stat.count, "sum": stat.sum},
-                }
-            )
+            rows.append({"metric": name, "stats": {"max": high, "min": low, "count": count, "sum": total}})
     return rows
 
 

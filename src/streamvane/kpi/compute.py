@@ -1,8 +1,14 @@
 """The whole pure pipeline, offline: raw event lines → parse → correlate → interval accumulators.
 
 What ``streamvane compute`` runs, what reconciliation and backfills from exported files use, and
-what tests compare the streaming topology against. ``now_ms`` only bounds the parser's far-future
-check; nothing here reads the clock.
+what tests compare the streaming topology against. Nothing here reads the clock: ``received_ms``
+is when the file's lines were received (the caller passes the wall clock); each line's own
+EventBridge ``time``, when it has one, bounds its event time more tightly (see
+:mod:`streamvane.genesys.parse`, clock skew).
+
+The watermark is the newest accepted event time minus ``reorder_tolerance_ms``, as in the worker;
+it only times provisional handles and when unpaired halves give up. At the end of the input every
+session is settled (:meth:`Correlator.flush`).
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from streamvane.genesys.events import ConversationEvent, IgnoredEvent, Rejection
-from streamvane.genesys.parse import EventParser
+from streamvane.genesys.lines import OversizedLine
+from streamvane.genesys.parse import REASON_TOO_LARGE, EventParser
 from streamvane.kpi.aggregate import IntervalAggregator
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import IntervalGrid
 
 RejectionHandler = Callable[[int, bytes, Rejection], None]
+_EXPIRY_STEP_MS = 10_000  # the watermark is applied at most once per 10 s of event time
 
 
 @dataclass(slots=True)
@@ -32,29 +40,50 @@ class ComputeReport:
     correlation: CorrelationCounts = field(default_factory=CorrelationCounts)
 
 
+def parser_for(config: KpiConfig) -> EventParser:
+    """The parser with the limits the KPI config sets (clock skew, longest duration)."""
+    return EventParser(max_clock_skew_ms=config.max_clock_skew_ms, max_duration_ms=config.max_duration_ms)
+
+
 def compute(
-    lines: Iterable[bytes],
+    lines: Iterable[bytes | OversizedLine],
     grid: IntervalGrid,
     config: KpiConfig,
-    now_ms: int,
+    received_ms: int,
     on_rejection: RejectionHandler | None = None,
     parser: EventParser | None = None,
 ) -> tuple[IntervalAggregator, ComputeReport]:
     """Aggregate every line (one JSON event each; blank lines are skipped) into ``grid``."""
-    parse = (parser or EventParser()).parse
+    parse = (parser or parser_for(config)).parse
     aggregator = IntervalAggregator(grid)
     correlator = Correlator(config, aggregator)
     report = ComputeReport(correlation=correlator.counts)
     accept = correlator.accept
+    tolerance = config.reorder_tolerance_ms
+    newest = expired_at = 0
     lines_seen = events = 0
     for number, line in enumerate(lines, start=1):
-        if not line or line.isspace():
-            continue
-        lines_seen += 1
-        result = parse(line, now_ms)
+        if type(line) is OversizedLine:
+            lines_seen += 1
+            result: object = Rejection(
+                REASON_TOO_LARGE, f"{line.length} bytes exceeds the limit of {line.limit}; not read"
+            )
+            line = b""
+        else:
+            assert isinstance(line, bytes)
+            if not line or line.isspace():
+                continue
+            lines_seen += 1
+            result = parse(line, received_ms)
         if type(result) is ConversationEvent:
             events += 1
             accept(result)
+            at = result.event_time_ms
+            if at > newest:
+                newest = at
+                if newest - expired_at >= _EXPIRY_STEP_MS:
+                    expired_at = newest
+                    correlator.expire(newest - tolerance)
         elif type(result) is IgnoredEvent:
             report.ignored[result.topic_suffix] += 1
         else:

@@ -48,29 +48,60 @@ class KpiConfig(BaseModel):
     acw_grace_ms: int = Field(
         15 * 60_000,
         ge=0,
-        description="A session's handle lands at its acw if it comes within this of user.end.",
+        description="How long after user.end a session waits for its acw before its handle (talk + held) "
+        "lands provisionally at user.end; an acw arriving later still moves it to the acw.",
     )
     reorder_tolerance_ms: int = Field(
         2 * 60_000,
         ge=0,
-        description="How far behind the newest event time an event may arrive and still correlate.",
+        description="How far the watermark trails the newest event time. It only times closing and the "
+        "provisional handle: pairing never depends on it.",
     )
     dedupe_horizon_ms: int = Field(
-        6 * 3_600_000,
+        26 * 3_600_000,
         gt=0,
-        description="How long (event time) an event identity is remembered for de-duplication.",
+        description="How long (event time) an event identity is remembered for de-duplication: "
+        "EventBridge retries for 24 h, plus a margin.",
+    )
+    pairing_horizon_ms: int = Field(
+        26 * 3_600_000,
+        gt=0,
+        description="How long (watermark past its own event time) an unpaired half waits for its "
+        "partner before it is counted as unmatched.",
     )
     max_queue_wait_ms: int = Field(
         24 * 3_600_000,
         gt=0,
-        description="An acd.start with no acd.end after this long is reported and dropped.",
+        description="Longest plausible wait in queue for media types not listed in "
+        "max_queue_wait_by_media_ms.",
+    )
+    max_queue_wait_by_media_ms: dict[str, int] = Field(
+        default_factory=lambda: {"email": 8 * 86_400_000, "message": 8 * 86_400_000},
+        description="Per media type (lowercase): email and messages may wait days in queue.",
     )
     max_open_entries: int = Field(
-        2_000_000, gt=0, description="Bound on each correlation map; beyond it the oldest entry is evicted."
+        20_000_000, gt=0, description="Bound on open sessions; beyond it the oldest entry is evicted."
     )
+    max_clock_skew_ms: int = Field(
+        5 * 60_000,
+        ge=0,
+        description="An eventTime this far after the time its record was received is a wrong clock: "
+        "quarantined as clock-skew.",
+    )
+    max_duration_ms: int = Field(
+        30 * 86_400_000,
+        gt=0,
+        description="Longest plausible duration field; longer ones are invalid-value.",
+    )
+
+    def queue_wait_limit_ms(self, media_type: str) -> int:
+        return self.max_queue_wait_by_media_ms.get(media_type, self.max_queue_wait_ms)
 
     @model_validator(mode="after")
     def _unique_overrides(self) -> Self:
+        for media, limit in self.max_queue_wait_by_media_ms.items():
+            if media != media.lower() or limit <= 0:
+                raise ValueError(f"max_queue_wait_by_media_ms: {media!r} must be lowercase with a limit > 0")
         seen: set[tuple[str, str | None]] = set()
         for sl in self.service_levels:
             key = (sl.queue_id, sl.media_type.lower() if sl.media_type else None)

@@ -18,26 +18,32 @@ tHeldComplete,     (only when > 0)
 tAlert
 nTransferred       user.end with a transfer disconnect        user.end
 tAcw               acw wrapupDurationMs                       acw
-tHandle            talk + held + wrap-up, per agent session   the acw, if it comes within the ACW
-                                                              grace of user.end; else user.end
-                                                              (talk + held only)
+tHandle            talk + held + wrap-up, per agent session   the acw; a session with no acw:
+                                                              talk + held at user.end
 =================  =========================================  ==================================
 
-Correlation state (an acd.start waiting for its acd.end, a user.end waiting for its acw, and
-the reverse for out-of-order delivery) is explicit, bounded by ``max_open_entries`` and
-expires by **event time**: the watermark is the newest event time seen minus
-``reorder_tolerance_ms``. Everything that expires unmatched is counted in :class:`CorrelationCounts`.
-Duplicates — same (conversationId, sessionId, topic, eventTime) — are dropped for
-``dedupe_horizon_ms`` of event time.
+**Arrival order does not matter.** EventBridge neither orders nor de-duplicates and retries for
+up to 24 h, so the two halves of a pair (acd.start/acd.end of an ACD session, user.end/acw of an
+agent session) are paired in whichever order they come. An unpaired half waits in state until the
+watermark passes its own event time plus ``pairing_horizon_ms`` (an acd.start: plus its media's
+longest queue wait as well), and is then counted in :class:`CorrelationCounts`. The watermark
+never discards a partner that can still come.
 
-The outcome does not depend on arrival order as long as every event arrives within the reorder
-tolerance of the newest one: that is what ``reorder_tolerance_ms`` promises.
+**The handle of a session without an acw** is placed *provisionally* at user.end (talk + held)
+once the watermark passes user.end + ``acw_grace_ms``. An acw that arrives later retracts it and
+records the full handle at the acw — the interval it left is restated — as long as user.end's
+interval can still be corrected (``correction_horizon_ms``, given by the owner; offline there is
+no limit). Later than that it is counted as ``acw_after_horizon`` and the handle stays.
+
+**Duplicates** — the same (conversationId, sessionId, topic, eventTime) — are recognised as long
+as the session is remembered: ``dedupe_horizon_ms`` of event time after its newest event.
+
+The correlator never reads a clock: its owner drives the watermark through :meth:`expire`.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -55,7 +61,12 @@ from streamvane.kpi.config import KpiConfig, ServiceLevelTarget
 
 SessionKey = tuple[str, str]  # (conversationId, sessionId)
 _ACD_START, _ACD_END, _USER_END = EventKind.ACD_START, EventKind.ACD_END, EventKind.USER_END
-_EXPIRY_STEP_MS = 10_000  # expiry runs at most once per 10 s of event time (amortised; same results)
+_KIND_CODE = {EventKind.ACD_START: 0, EventKind.ACD_END: 1, EventKind.USER_END: 2, EventKind.ACW: 3}
+_FOREVER = 2**62
+_UNSCHEDULED = _FOREVER + 1
+
+# A session's handle: none yet, recorded at the acw, provisional at user.end, or final at user.end.
+_NO_HANDLE, _AT_ACW, _PROVISIONAL, _AT_USER_END = 0, 1, 2, 3
 
 
 class Recorder(Protocol):
@@ -63,10 +74,15 @@ class Recorder(Protocol):
 
     def record(self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int) -> None: ...
 
+    def record_provisional(
+        self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int, multiplicity: int
+    ) -> None:
+        """Add (+1) or retract (−1) an observation that may still move to another interval."""
+
 
 class _AcdStart(NamedTuple):
     at_ms: int
-    queue_id: str
+    queue_id: str | None
     media_type: str
 
 
@@ -78,6 +94,24 @@ class _UserEnd(NamedTuple):
 
 
 @dataclass(slots=True)
+class _Session:
+    """One ACD or agent session of a conversation, while it may still change or be duplicated.
+
+    ``seen`` holds ``eventTime * 4 + kind code`` of every event applied: the session's part of
+    the de-duplication identity, in one small int each.
+    """
+
+    seen: list[int]
+    last_ms: int
+    start: _AcdStart | None = None  # acd.start waiting for its acd.end
+    end: ConversationEvent | None = None  # acd.end waiting for its acd.start
+    user: _UserEnd | None = None  # user.end while its handle may still move
+    acw: ConversationEvent | None = None  # acw waiting for its user.end
+    handle: int = _NO_HANDLE
+    scheduled: int = _UNSCHEDULED  # due time of its live entry in the deadline heap
+
+
+@dataclass(slots=True)
 class CorrelationCounts:
     """What the correlator did besides recording metrics; reported, never silently lost."""
 
@@ -86,7 +120,10 @@ class CorrelationCounts:
     acd_start_unmatched: int = 0
     acd_end_without_start: int = 0
     acw_without_user_end: int = 0
-    acw_after_grace: int = 0
+    acw_after_horizon: int = 0
+    acw_repeated: int = 0
+    handle_at_user_end: int = 0
+    handle_moved_to_acw: int = 0
     negative_wait: int = 0
     evicted: int = 0
     unknown_outcome: int = 0
@@ -97,26 +134,21 @@ class CorrelationCounts:
 
 @dataclass(slots=True)
 class Correlator:
-    """Stateful, pure event-to-observation translator. One instance per key space (partition)."""
+    """Stateful, pure event-to-observation translator over any number of conversations.
+
+    ``correction_horizon_ms`` bounds how long after user.end a provisional handle may still be
+    moved (the owner forgets intervals older than that); ``None`` means it always may.
+    """
 
     config: KpiConfig
     recorder: Recorder
     counts: CorrelationCounts = field(default_factory=CorrelationCounts)
+    correction_horizon_ms: int | None = None
     newest_ms: int = 0
-    _seen: set[tuple[str, str, EventKind, int]] = field(default_factory=set)
-    _seen_order: deque[tuple[int, tuple[str, str, EventKind, int]]] = field(default_factory=deque)
-    _open_acd: dict[SessionKey, _AcdStart] = field(default_factory=dict)
-    _ended_acd: dict[SessionKey, ConversationEvent] = field(default_factory=dict)
-    _open_user: dict[SessionKey, _UserEnd] = field(default_factory=dict)
-    _early_acw: dict[SessionKey, ConversationEvent] = field(default_factory=dict)
-    _closed_user: dict[SessionKey, int] = field(default_factory=dict)
-    _deadlines: list[tuple[int, int, SessionKey]] = field(default_factory=list)
+    watermark_ms: int | None = None
+    _sessions: dict[SessionKey, _Session] = field(default_factory=dict)
+    _deadlines: list[tuple[int, SessionKey]] = field(default_factory=list)
     _sl_cache: dict[tuple[str, str], ServiceLevelTarget] = field(default_factory=dict)
-    _last_expiry_ms: int = 0
-    _max_entries: int = 0
-
-    def __post_init__(self) -> None:
-        self._max_entries = self.config.max_open_entries
 
     def accept(self, event: ConversationEvent) -> bool:
         """Apply one event; False when it changed nothing (a duplicate, or a topic with no KPI).
@@ -127,34 +159,32 @@ class Correlator:
         kind = event.kind
         if kind not in KPI_KINDS:
             return False
-        identity = (
-            event.conversation_id,
-            event.session_id,
-            kind,
-            event.event_time_ms,
-        )  # event.identity, inlined
-        seen = self._seen
-        if identity in seen:
+        at = event.event_time_ms
+        mark = at * 4 + _KIND_CODE[kind]
+        key = (event.conversation_id, event.session_id)
+        session = self._sessions.get(key)
+        if session is None:
+            session = self._sessions[key] = _Session([mark], at)
+            if len(self._sessions) > self.config.max_open_entries:
+                self._evict_one()
+        elif mark in session.seen:
             self.counts.duplicates += 1
             return False
-        seen.add(identity)
-        order = self._seen_order
-        order.append((event.event_time_ms, identity))
-        if len(order) > self._max_entries:
-            self.counts.evicted += 1
-            seen.discard(order.popleft()[1])
-        if kind is _ACD_START:
-            self._acd_start(event)
-        elif kind is _ACD_END:
-            self._acd_end(event)
-        elif kind is _USER_END:
-            self._user_end(event)
         else:
-            self._acw(event)
-        if event.event_time_ms > self.newest_ms:
-            self.newest_ms = event.event_time_ms
-            if self.newest_ms - self._last_expiry_ms >= _EXPIRY_STEP_MS:
-                self.expire(self.newest_ms - self.config.reorder_tolerance_ms)
+            session.seen.append(mark)
+            if at > session.last_ms:
+                session.last_ms = at
+        if at > self.newest_ms:
+            self.newest_ms = at
+        if kind is _ACD_START:
+            self._acd_start(session, event)
+        elif kind is _ACD_END:
+            self._acd_end(session, event)
+        elif kind is _USER_END:
+            self._user_end(session, event)
+        else:
+            self._acw(session, event)
+        self._schedule(key, session)
         return True
 
     # -- state as data ------------------------------------------------------------------------
@@ -162,88 +192,103 @@ class Correlator:
     def state(self) -> dict[str, Any]:
         """All correlation state as plain JSON-able data, for a changelogged table.
 
-        ``counts`` and caches are not state: they are reports. ``from_state(state())`` behaves
-        exactly like this instance for every future event.
+        ``counts``, caches, the watermark and the correction horizon are not state: they are
+        reports or the owner's. ``from_state(state())`` behaves exactly like this instance.
         """
         return {
             "newest": self.newest_ms,
-            "last_expiry": self._last_expiry_ms,
-            "seen": [[at, *identity] for at, identity in self._seen_order],
-            "open_acd": [[*key, *start] for key, start in self._open_acd.items()],
-            "ended_acd": [[*key, *event] for key, event in self._ended_acd.items()],
-            "open_user": [[*key, *session] for key, session in self._open_user.items()],
-            "early_acw": [[*key, *event] for key, event in self._early_acw.items()],
-            "closed_user": [[*key, at] for key, at in self._closed_user.items()],
-            "deadlines": [[at, kind, *key] for at, kind, key in self._deadlines if self._live(kind, key)],
+            "sessions": [
+                [
+                    *key,
+                    s.seen,
+                    s.last_ms,
+                    list(s.start) if s.start else None,
+                    list(s.end) if s.end else None,
+                    list(s.user) if s.user else None,
+                    list(s.acw) if s.acw else None,
+                    s.handle,
+                ]
+                for key, s in self._sessions.items()
+            ],
         }
 
     @classmethod
-    def from_state(cls, config: KpiConfig, recorder: Recorder, state: dict[str, Any]) -> Correlator:
-        c = cls(config, recorder)
-        c.newest_ms, c._last_expiry_ms = state["newest"], state["last_expiry"]
-        for at, conversation, session, kind, event_time in state["seen"]:
-            identity = (conversation, session, EventKind(kind), event_time)
-            c._seen.add(identity)
-            c._seen_order.append((at, identity))
-        c._open_acd = {(a, b): _AcdStart(*rest) for a, b, *rest in state["open_acd"]}
-        c._ended_acd = {(a, b): _event(rest) for a, b, *rest in state["ended_acd"]}
-        c._open_user = {(a, b): _UserEnd(*rest) for a, b, *rest in state["open_user"]}
-        c._early_acw = {(a, b): _event(rest) for a, b, *rest in state["early_acw"]}
-        c._closed_user = {(a, b): at for a, b, at in state["closed_user"]}
-        c._deadlines = [(at, kind, (a, b)) for at, kind, a, b in state["deadlines"]]
+    def from_state(
+        cls,
+        config: KpiConfig,
+        recorder: Recorder,
+        state: dict[str, Any],
+        counts: CorrelationCounts | None = None,
+        correction_horizon_ms: int | None = None,
+        watermark_ms: int | None = None,
+    ) -> Correlator:
+        c = cls(config, recorder, counts or CorrelationCounts(), correction_horizon_ms)
+        c.newest_ms, c.watermark_ms = state["newest"], watermark_ms
+        for conversation, session_id, seen, last, start, end, user, acw, handle in state["sessions"]:
+            session = _Session(
+                seen,
+                last,
+                _AcdStart(*start) if start else None,
+                _event(end) if end else None,
+                _UserEnd(*user) if user else None,
+                _event(acw) if acw else None,
+                handle,
+            )
+            key = (conversation, session_id)
+            c._sessions[key] = session
+            session.scheduled = c._due(session)
+            c._deadlines.append((session.scheduled, key))
         heapq.heapify(c._deadlines)
         return c
 
     def next_deadline_ms(self) -> int | None:
-        """The earliest event time at which :meth:`expire` will change something, if any."""
+        """The earliest watermark past which :meth:`expire` will change something, if any."""
         deadlines = self._deadlines
-        while deadlines and not self._live(deadlines[0][1], deadlines[0][2]):
+        while deadlines:
+            due, key = deadlines[0]
+            session = self._sessions.get(key)
+            if session is not None and session.scheduled == due:
+                return due
             heapq.heappop(deadlines)
-        return deadlines[0][0] if deadlines else None
+        return None
 
-    def forgettable(self, watermark_ms: int) -> bool:
-        """True when nothing is open and every remembered identity is past the dedupe horizon."""
-        if self.open_entries:
-            return False
-        return self.newest_ms < watermark_ms - self.config.dedupe_horizon_ms
-
-    def _live(self, kind: int, key: SessionKey) -> bool:
-        """Whether a deadline still guards an open entry (matched entries leave stale deadlines)."""
-        table = (self._open_acd, self._ended_acd, self._open_user, self._early_acw)[kind]
-        return key in table
+    def forgettable(self) -> bool:
+        """True when no session is remembered any more: pairing and de-duplication are done."""
+        return not self._sessions
 
     @property
     def open_entries(self) -> int:
-        return len(self._open_acd) + len(self._ended_acd) + len(self._open_user) + len(self._early_acw)
+        return len(self._sessions)
 
     # -- ACD sessions -------------------------------------------------------------------------
 
-    def _acd_start(self, event: ConversationEvent) -> None:
+    def _acd_start(self, session: _Session, event: ConversationEvent) -> None:
         queue = event.queue_id
         if queue is None:
             self.counts.no_queue += 1
-            return
-        key = (event.conversation_id, event.session_id)
-        self.recorder.record(queue, event.media_type, m.N_OFFERED, 1, event.event_time_ms)
+        else:
+            self.recorder.record(queue, event.media_type, m.N_OFFERED, 1, event.event_time_ms)
         start = _AcdStart(event.event_time_ms, queue, event.media_type)
-        ended = self._ended_acd.pop(key, None)
+        ended = session.end
         if ended is not None:
+            session.end = None
             self._acd_outcome(start, ended)
-            return
-        self._open_acd[key] = start
-        self._deadline(event.event_time_ms + self.config.max_queue_wait_ms, 0, key)
+        else:
+            session.start = start
 
-    def _acd_end(self, event: ConversationEvent) -> None:
-        key = (event.conversation_id, event.session_id)
-        start = self._open_acd.pop(key, None)
+    def _acd_end(self, session: _Session, event: ConversationEvent) -> None:
+        start = session.start
         if start is None:
-            self._ended_acd[key] = event
-            self._deadline(event.event_time_ms, 1, key)
-            return
-        self._acd_outcome(start, event)
+            session.end = event
+        else:
+            session.start = None
+            self._acd_outcome(start, event)
 
     def _acd_outcome(self, start: _AcdStart, end: ConversationEvent) -> None:
         queue = end.queue_id or start.queue_id
+        if queue is None:
+            self.counts.no_queue += 1
+            return
         media = start.media_type if end.media_type == "unknown" else end.media_type
         at = end.event_time_ms
         wait = at - start.at_ms
@@ -275,7 +320,7 @@ class Correlator:
 
     # -- agent sessions -----------------------------------------------------------------------
 
-    def _user_end(self, event: ConversationEvent) -> None:
+    def _user_end(self, session: _Session, event: ConversationEvent) -> None:
         queue = event.queue_id
         if queue is None:
             self.counts.no_queue += 1
@@ -291,92 +336,151 @@ class Correlator:
             record(queue, media, m.T_ALERT, event.alerting_ms, at)
         if event.disconnect_type in TRANSFER_DISCONNECTS:
             record(queue, media, m.N_TRANSFERRED, 1, at)
-        key = (event.conversation_id, event.session_id)
-        session = _UserEnd(at, queue, media, talk + held)
-        acw = self._early_acw.pop(key, None)
+        user = _UserEnd(at, queue, media, talk + held)
+        acw = session.acw
         if acw is None:
-            self._open_user[key] = session
-            self._deadline(at + self.config.acw_grace_ms, 2, key)
+            session.user = user
             return
+        session.acw = None
         if acw.queue_id is None:
             record(queue, media, m.T_ACW, acw.wrapup_ms or 0, acw.event_time_ms)
-        self._handle(key, session, acw)
+        self._handle_at_acw(session, user, acw)
 
-    def _acw(self, event: ConversationEvent) -> None:
-        key = (event.conversation_id, event.session_id)
-        session = self._open_user.pop(key, None)
-        queue = event.queue_id or (session.queue_id if session else None)
+    def _acw(self, session: _Session, event: ConversationEvent) -> None:
+        user = session.user
+        queue = event.queue_id or (user.queue_id if user else None)
         if queue is not None:
-            media = session.media_type if session and event.media_type == "unknown" else event.media_type
+            media = user.media_type if user and event.media_type == "unknown" else event.media_type
             self.recorder.record(queue, media, m.T_ACW, event.wrapup_ms or 0, event.event_time_ms)
-        if session is not None:
-            self._handle(key, session, event)
-        elif key in self._closed_user:
-            self.counts.acw_after_grace += 1
+        handle = session.handle
+        if handle == _AT_ACW:
+            self.counts.acw_repeated += 1
+        elif handle == _AT_USER_END:
+            self.counts.acw_after_horizon += 1
             self.counts.no_queue += queue is None
+        elif user is None:
+            if session.acw is None:
+                session.acw = event
+            else:
+                self.counts.acw_repeated += 1
+        elif handle == _NO_HANDLE:
+            self._handle_at_acw(session, user, event)
+        elif self._correctable(user.at_ms):
+            if user.talk_and_held_ms > 0:
+                self.recorder.record_provisional(
+                    user.queue_id, user.media_type, m.T_HANDLE, user.talk_and_held_ms, user.at_ms, -1
+                )
+            self.counts.handle_at_user_end -= 1
+            self.counts.handle_moved_to_acw += 1
+            self._handle_at_acw(session, user, event)
         else:
-            self._early_acw[key] = event
-            self._deadline(event.event_time_ms, 3, key)
+            self.counts.acw_after_horizon += 1
+            session.user, session.handle = None, _AT_USER_END
 
-    def _handle(self, key: SessionKey, session: _UserEnd, acw: ConversationEvent) -> None:
+    def _handle_at_acw(self, session: _Session, user: _UserEnd, acw: ConversationEvent) -> None:
         """The session's tHandle, once its acw is known (tAcw itself is recorded by the caller)."""
-        if acw.event_time_ms - session.at_ms <= self.config.acw_grace_ms:
-            total = session.talk_and_held_ms + (acw.wrapup_ms or 0)
-            queue = acw.queue_id or session.queue_id
-            media = session.media_type if acw.media_type == "unknown" else acw.media_type
-            self.recorder.record(queue, media, m.T_HANDLE, total, acw.event_time_ms)
-        else:
-            self.counts.acw_after_grace += 1
-            self._close_user(key, session)
+        total = user.talk_and_held_ms + (acw.wrapup_ms or 0)
+        queue = acw.queue_id or user.queue_id
+        media = user.media_type if acw.media_type == "unknown" else acw.media_type
+        self.recorder.record(queue, media, m.T_HANDLE, total, acw.event_time_ms)
+        session.user, session.handle = None, _AT_ACW
 
-    def _close_user(self, key: SessionKey, session: _UserEnd) -> None:
-        """Without an acw in grace, the handle (talk + held) lands at user.end."""
-        if session.talk_and_held_ms > 0:
-            self.recorder.record(
-                session.queue_id, session.media_type, m.T_HANDLE, session.talk_and_held_ms, session.at_ms
-            )
-        self._closed_user[key] = session.at_ms
+    def _correctable(self, at_ms: int) -> bool:
+        horizon, watermark = self.correction_horizon_ms, self.watermark_ms
+        return horizon is None or watermark is None or watermark < at_ms + horizon
 
     # -- expiry -------------------------------------------------------------------------------
 
-    def _deadline(self, at_ms: int, kind: int, key: SessionKey) -> None:
-        heapq.heappush(self._deadlines, (at_ms, kind, key))
-        if self.open_entries > self.config.max_open_entries:
-            self.counts.evicted += 1
-            self._expire_one(*heapq.heappop(self._deadlines))
+    def _due(self, s: _Session) -> int:
+        """The watermark past which this session changes next (pairs give up, or it is forgotten)."""
+        cfg = self.config
+        horizon = cfg.pairing_horizon_ms
+        due = _FOREVER
+        if s.start is not None:
+            due = s.start.at_ms + cfg.queue_wait_limit_ms(s.start.media_type) + horizon
+        if s.end is not None:
+            due = min(due, s.end.event_time_ms + horizon)
+        if s.user is not None:
+            grace = cfg.acw_grace_ms if s.handle == _NO_HANDLE else horizon
+            due = min(due, s.user.at_ms + grace)
+        if s.acw is not None:
+            due = min(due, s.acw.event_time_ms + horizon)
+        if due == _FOREVER:
+            due = s.last_ms + cfg.dedupe_horizon_ms
+        return due
+
+    def _schedule(self, key: SessionKey, session: _Session) -> None:
+        """Keep one live heap entry per session, at or before its due time (a later one is found
+        when the earlier entry comes up), so the heap stays about as large as the session map."""
+        due = self._due(session)
+        if due < session.scheduled:
+            session.scheduled = due
+            heapq.heappush(self._deadlines, (due, key))
 
     def expire(self, watermark_ms: int) -> None:
-        """Finalise everything whose deadline is before ``watermark_ms`` (event time)."""
-        self._last_expiry_ms = watermark_ms + self.config.reorder_tolerance_ms
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][0] < watermark_ms:
-            self._expire_one(*heapq.heappop(deadlines))
-        horizon = watermark_ms - self.config.dedupe_horizon_ms
-        order = self._seen_order
-        while order and order[0][0] < horizon:  # arrival order: an identity is kept at least the horizon
-            self._seen.discard(order.popleft()[1])
-        closed = self._closed_user
-        if closed and len(closed) > 1024:
-            for key in [k for k, at in closed.items() if at < horizon]:
-                del closed[key]
+        """Settle every session whose deadline is before ``watermark_ms`` (event time)."""
+        if self.watermark_ms is None or watermark_ms > self.watermark_ms:
+            self.watermark_ms = watermark_ms
+        watermark = self.watermark_ms
+        deadlines, sessions = self._deadlines, self._sessions
+        while deadlines and deadlines[0][0] < watermark:
+            due, key = heapq.heappop(deadlines)
+            session = sessions.get(key)
+            if session is None or session.scheduled != due:
+                continue  # stale: the session was rescheduled earlier, or is gone
+            self._settle(key, session, watermark)
 
     def flush(self) -> None:
-        """End of input: finalise every open entry as if the watermark had passed it."""
-        self.expire(2**62)
+        """End of input: settle every session as if the watermark had passed it."""
+        self.expire(_FOREVER)
 
-    def _expire_one(self, _at_ms: int, kind: int, key: SessionKey) -> None:
-        if kind == 0:
-            if self._open_acd.pop(key, None) is not None:
-                self.counts.acd_start_unmatched += 1
-        elif kind == 1:
-            if self._ended_acd.pop(key, None) is not None:
-                self.counts.acd_end_without_start += 1
-        elif kind == 2:
-            session = self._open_user.pop(key, None)
-            if session is not None:
-                self._close_user(key, session)
-        elif self._early_acw.pop(key, None) is not None:
-            self.counts.acw_without_user_end += 1
+    def _settle(self, key: SessionKey, s: _Session, watermark: int) -> None:
+        cfg, counts = self.config, self.counts
+        horizon = cfg.pairing_horizon_ms
+        if (
+            s.start is not None
+            and s.start.at_ms + cfg.queue_wait_limit_ms(s.start.media_type) + horizon < watermark
+        ):
+            counts.acd_start_unmatched += 1
+            s.start = None
+        if s.end is not None and s.end.event_time_ms + horizon < watermark:
+            counts.acd_end_without_start += 1
+            s.end = None
+        if s.acw is not None and s.acw.event_time_ms + horizon < watermark:
+            counts.acw_without_user_end += 1
+            counts.no_queue += s.acw.queue_id is None
+            s.acw = None
+        user = s.user
+        if user is not None and s.handle == _NO_HANDLE and user.at_ms + cfg.acw_grace_ms < watermark:
+            if user.talk_and_held_ms > 0:
+                self.recorder.record_provisional(
+                    user.queue_id, user.media_type, m.T_HANDLE, user.talk_and_held_ms, user.at_ms, 1
+                )
+            counts.handle_at_user_end += 1
+            s.handle = _PROVISIONAL
+        if user is not None and s.handle == _PROVISIONAL and user.at_ms + horizon < watermark:
+            s.user, s.handle = None, _AT_USER_END
+        if (
+            s.start is None
+            and s.end is None
+            and s.user is None
+            and s.acw is None
+            and s.last_ms + cfg.dedupe_horizon_ms < watermark
+        ):
+            del self._sessions[key]
+            return
+        s.scheduled = _UNSCHEDULED
+        self._schedule(key, s)
+
+    def _evict_one(self) -> None:
+        """Over ``max_open_entries``: drop the session due first, and say so."""
+        while self._deadlines:
+            due, key = heapq.heappop(self._deadlines)
+            session = self._sessions.get(key)
+            if session is not None and session.scheduled == due:
+                del self._sessions[key]
+                self.counts.evicted += 1
+                return
 
 
 def _event(fields: list[Any]) -> ConversationEvent:

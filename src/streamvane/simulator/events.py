@@ -93,8 +93,12 @@ def _agent_events(common: dict[str, Any], agent: AgentLeg) -> list[Event]:
     return events
 
 
-def encode(event: Event, envelope: bool, event_id: str) -> bytes:
-    """One event as its JSON line (without the newline)."""
+def encode(event: Event, envelope: bool, event_id: str, delivered_ms: int) -> bytes:
+    """One event as its JSON line (without the newline).
+
+    The envelope's ``time`` is when EventBridge took the event in (``delivered_ms``, second
+    precision), as on a real bus: never before the event happened.
+    """
     suffix, body = event
     topic = f"v2.detail.events.conversation.{body['conversationId']}.{suffix}"
     detail = {
@@ -113,7 +117,7 @@ def encode(event: Event, envelope: bool, event_id: str) -> bytes:
             "detail-type": TEMPLATE + suffix,
             "source": f"aws.partner/genesys.com/cloud/{ORG_ID}/streamvane-sim",
             "account": "000000000000",
-            "time": format_instant(body["eventTime"] // 1000 * 1000)[:-5] + "Z",
+            "time": format_instant(delivered_ms // 1000 * 1000)[:-5] + "Z",
             "region": "us-east-1",
             "resources": [],
             "detail": detail,
@@ -122,7 +126,10 @@ def encode(event: Event, envelope: bool, event_id: str) -> bytes:
 
 
 def delivery(spec: SimulationSpec, conversations: list[Conversation]) -> Iterator[tuple[int, bytes]]:
-    """``(event time ms, JSON line)`` in delivery order: event time, jittered and duplicated per spec."""
+    """``(event time ms, JSON line)`` in delivery order: event time, jittered and duplicated per spec.
+
+    Each copy of an event is delivered at its event time plus its own jitter in ``[0, reorder_ms]``.
+    """
     rng = random.Random(spec.seed ^ 0x5EED)
     keyed: list[tuple[int, int, Event]] = []
     seq = 0
@@ -135,5 +142,5 @@ def delivery(spec: SimulationSpec, conversations: list[Conversation]) -> Iterato
                 keyed.append((at + jitter, seq, event))
             seq += 1
     keyed.sort(key=lambda item: (item[0], item[1]))
-    for _deliver_at, number, event in keyed:
-        yield event[1]["eventTime"], encode(event, spec.envelope, f"sim-{spec.seed}-{number}")
+    for deliver_at, number, event in keyed:
+        yield event[1]["eventTime"], encode(event, spec.envelope, f"sim-{spec.seed}-{number}", deliver_at)

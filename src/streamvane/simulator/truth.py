@@ -49,8 +49,8 @@ def ground_truth(
             add(q, media, m.N_TRANSFERRED, 1, leg.end_ms)
         if leg.acw_at_ms is not None:
             add(q, media, m.T_ACW, leg.wrapup_ms, leg.acw_at_ms)
-        if leg.acw_at_ms is not None and leg.acw_at_ms - leg.end_ms <= config.acw_grace_ms:
+        if leg.acw_at_ms is not None:
             add(q, media, m.T_HANDLE, leg.talk_ms + leg.held_ms + leg.wrapup_ms, leg.acw_at_ms)
-        else:
+        elif leg.talk_ms + leg.held_ms > 0:
             add(q, media, m.T_HANDLE, leg.talk_ms + leg.held_ms, leg.end_ms)
     return truth

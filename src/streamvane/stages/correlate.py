@@ -3,13 +3,14 @@
 The steps, in order (each batch, deterministic given the store and the items):
 
 1. Events at or below the partition's applied offset are redeliveries and are skipped.
-2. Each event is parsed, checked for lateness against the watermark *before* this batch
-   (before the feed start: ``before-feed-start``; past the correction horizon: ``too-late``;
-   both quarantined), then correlated in its conversation's correlator (loaded from the store).
+2. Each event is parsed (its event time bounded by the record's Kafka timestamp: ``clock-skew``),
+   checked for lateness against the watermark *before* this batch (before the feed start:
+   ``before-feed-start``; past the correction horizon: ``too-late``; all quarantined), then
+   correlated in its conversation's correlator (loaded from the store, with that watermark).
 3. The watermark advances (newest event time − reorder tolerance, ticks − max delivery delay).
 4. Conversations with a deadline up to the watermark are expired (handle without wrap-up, …).
-5. Observations are merged into the partition's cells; cells of already-closed intervals mark
-   them for restatement.
+5. Observations (and retractions of provisional handles) are merged into the partition's cells;
+   cells of already-closed intervals mark them for restatement.
 6. Every base interval that became final is emitted as a partial (revision 1); restated ones
    again with revision + 1.
 7. State, the new offset and the outbox (partials, quarantine) are committed together through a
@@ -41,8 +42,11 @@ REASON_BEFORE_START = "before-feed-start"
 
 
 class EventItem(NamedTuple):
+    """One input record; ``received_ms`` is its Kafka timestamp (None: the batch's ``now_ms``)."""
+
     offset: int
     raw: bytes
+    received_ms: int | None = None
 
 
 class TickItem(NamedTuple):
@@ -113,13 +117,24 @@ class _BatchCells:
             acc = self.deltas[key] = IntervalAccumulator()
         acc.add(metric, value)
 
+    def record_provisional(
+        self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int, multiplicity: int
+    ) -> None:
+        key = (self.base.start_of(at_ms), queue_id, media_type)
+        acc = self.deltas.get(key)
+        if acc is None:
+            acc = self.deltas[key] = IntervalAccumulator()
+        acc.add_provisional(metric, value, multiplicity)
+
 
 class PartitionProcessor:
     """Stateless between batches: everything it knows is in the store."""
 
     def __init__(self, config: ProcessorConfig, store: Store, parser: EventParser | None = None) -> None:
         self.config, self.store = config, store
-        self.parser = parser or EventParser(max_future_ms=2**62)
+        self.parser = parser or EventParser(
+            max_clock_skew_ms=config.kpi.max_clock_skew_ms, max_duration_ms=config.kpi.max_duration_ms
+        )
 
     def process(self, items: Iterable[Item], now_ms: int) -> BatchResult:
         """Apply one batch; its state changes and outbox are committed together (see BatchWrites)."""
@@ -151,7 +166,8 @@ class PartitionProcessor:
                 result.redelivered += 1
                 continue
             meta.applied_offset = item.offset
-            event = self.parser.parse(item.raw, now_ms)
+            received = item.received_ms if item.received_ms is not None else now_ms
+            event = self.parser.parse(item.raw, received)
             if isinstance(event, Rejection):
                 result.quarantined.append(Quarantined(item.raw, event.reason, event.detail))
                 continue
@@ -162,7 +178,9 @@ class PartitionProcessor:
                 result.quarantined.append(Quarantined(item.raw, *refusal))
                 continue
             result.applied += 1
-            correlator = self._correlator(store, conversations, event.conversation_id, cells, result)
+            correlator = self._correlator(
+                store, conversations, event.conversation_id, cells, result, meta.watermark_ms
+            )
             correlator.accept(event)
             if meta.newest_ms is None or event.event_time_ms > meta.newest_ms:
                 meta.newest_ms = event.event_time_ms
@@ -204,16 +222,19 @@ class PartitionProcessor:
         conversation_id: str,
         cells: _BatchCells,
         result: BatchResult,
+        watermark_ms: int | None,
     ) -> Correlator:
+        """The conversation's correlator, seeing the watermark ``watermark_ms``: a provisional
+        handle moves only while its interval is within the correction horizon (still stored)."""
         correlator = cache.get(conversation_id)
         if correlator is None:
             raw = store.get(keys.conversation(conversation_id))
-            kpi = self.config.kpi
+            kpi, horizon = self.config.kpi, self.config.closing.correction_horizon_ms
             if raw is None:
-                correlator = Correlator(kpi, cells, counts=result.counts)
+                correlator = Correlator(kpi, cells, result.counts, horizon, watermark_ms=watermark_ms)
             else:
-                correlator = Correlator.from_state(kpi, cells, orjson.loads(raw))
-                correlator.counts = result.counts
+                state = orjson.loads(raw)
+                correlator = Correlator.from_state(kpi, cells, state, result.counts, horizon, watermark_ms)
             cache[conversation_id] = correlator
         return correlator
 
@@ -232,7 +253,7 @@ class PartitionProcessor:
             if bucket is None:
                 continue
             for conversation_id in orjson.loads(bucket):
-                self._correlator(store, conversations, conversation_id, cells, result)
+                self._correlator(store, conversations, conversation_id, cells, result, meta.watermark_ms)
             store.delete(keys.deadlines(minute))
         # The watermark's own minute stays open: deadlines later in it are rescheduled there.
         meta.expired_minute = max(meta.expired_minute, current_minute - 1)
@@ -253,8 +274,8 @@ class PartitionProcessor:
                 merged = delta
                 new_dimensions.setdefault(start, set()).add((queue, media))
             else:
-                merged = IntervalAccumulator.from_snapshot(orjson.loads(raw)).merged(delta)
-            store.set(key, orjson.dumps(merged.snapshot()))
+                merged = IntervalAccumulator.from_state(orjson.loads(raw)).merged(delta)
+            store.set(key, orjson.dumps(merged.state()))
             if start < meta.next_close_ms:
                 restate.add(start)
         for start, dims in new_dimensions.items():
@@ -298,22 +319,19 @@ class PartitionProcessor:
         for queue, media in orjson.loads(raw_dims) if raw_dims else []:
             raw = store.get(keys.cell(start, queue, media))
             if raw is not None:
-                cells[(queue, media)] = {k: tuple(v) for k, v in orjson.loads(raw).items()}
+                cells[(queue, media)] = IntervalAccumulator.from_state(orjson.loads(raw)).snapshot()
         assert meta.watermark_ms is not None
         return Partial(self.config.partition, start, end, revision, meta.watermark_ms, cells)
 
     def _save_conversations(self, store: Store, conversations: dict[str, Correlator], meta: _Meta) -> None:
-        horizon = self.config.kpi.dedupe_horizon_ms
         scheduled: dict[int, list[str]] = {}
         for conversation_id, correlator in conversations.items():
             key = keys.conversation(conversation_id)
-            if meta.watermark_ms is not None and correlator.forgettable(meta.watermark_ms):
+            due = correlator.next_deadline_ms()
+            if due is None or correlator.forgettable():
                 store.delete(key)
                 continue
             store.set(key, orjson.dumps(correlator.state()))
-            due = correlator.next_deadline_ms()
-            if due is None:
-                due = correlator.newest_ms + horizon + 1
             minute = max(due // MINUTE_MS, meta.expired_minute + 1)
             scheduled.setdefault(minute, []).append(conversation_id)
         for minute, ids in scheduled.items():

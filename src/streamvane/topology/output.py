@@ -52,10 +52,12 @@ class OutputProducer:
         headers: list[tuple[str, bytes]] | None = None,
         partition: int | None = None,
         on_delivery: Callable[[bool], None] | None = None,
+        timestamp_ms: int | None = None,
     ) -> None:
         """Queue one message (waiting while librdkafka's queue is full). With ``on_delivery``
         the caller hears of each acknowledgement itself (``True``: stored by the broker) and
-        :meth:`flush` does not collect that message's failure."""
+        :meth:`flush` does not collect that message's failure. ``timestamp_ms`` keeps a record's
+        original time (the produce time otherwise)."""
         callback = self._delivered
         if on_delivery is not None:
 
@@ -69,6 +71,8 @@ class OutputProducer:
             kwargs["headers"] = headers
         if partition is not None:
             kwargs["partition"] = partition
+        if timestamp_ms is not None:
+            kwargs["timestamp"] = timestamp_ms
         while True:
             try:
                 self._producer.produce(topic, **kwargs)

@@ -146,21 +146,27 @@ def test_transfer_between_queues_each_queue_counts_its_own_offer() -> None:
     assert billing["tHandle"] == (1, 270_000, 270_000, 270_000)
 
 
-def test_handle_lands_at_acw_within_grace_else_at_user_end_without_wrapup() -> None:
-    in_grace, late, never = Conversation(), Conversation(), Conversation()
-    in_grace.agent(
+def test_handle_lands_at_the_acw_however_late_and_at_user_end_only_without_one() -> None:
+    prompt, slow, never, other = Conversation(), Conversation(), Conversation(), Conversation()
+    other.agent("other", ended=at("13:25"), talk_ms=1_000, acw_at=at("13:25:10"))  # moves the watermark
+    prompt.agent(
         "q", ended=at("13:14"), talk_ms=100_000, held_ms=20_000, acw_at=at("13:16"), wrapup_ms=120_000
     )
-    late.agent("q", ended=at("13:01"), talk_ms=50_000, acw_at=at("13:31"), wrapup_ms=1_800_000)
+    slow.agent("q", ended=at("13:01"), talk_ms=50_000, acw_at=at("13:31"), wrapup_ms=1_800_000)
     never.agent("q", ended=at("13:02"), talk_ms=70_000, held_ms=5_000)
-    cells, report = run(lines_of(in_grace, late, never))
+    cells, report = run(lines_of(prompt, slow, never, other))
     first, second, third = (cells[("q", "voice", at(t))] for t in ("13:00", "13:15", "13:30"))
-    assert first["tHandle"] == (2, 125_000, 50_000, 75_000)  # late: 50 s at 13:01 (no wrap-up), never: 75 s
+    assert first["tHandle"] == (1, 75_000, 75_000, 75_000)  # never: talk + held at its 13:02 user.end
     assert first["tTalkComplete"] == (3, 220_000, 50_000, 100_000)
     assert second["tHandle"] == (1, 240_000, 240_000, 240_000)  # (100 + 20 + 120) s at the 13:16 acw
     assert second["tAcw"] == (1, 120_000, 120_000, 120_000)
-    assert third == {"tAcw": (1, 1_800_000, 1_800_000, 1_800_000)}
-    assert report.correlation.acw_after_grace == 1
+    # A 30-minute wrap-up: placed at 13:01 provisionally once the acw grace passed, then moved.
+    assert third == {
+        "tAcw": (1, 1_800_000, 1_800_000, 1_800_000),
+        "tHandle": (1, 1_850_000, 1_850_000, 1_850_000),
+    }
+    assert report.correlation.handle_at_user_end == 1
+    assert report.correlation.handle_moved_to_acw == 1
 
 
 def test_duplicated_and_reordered_events_give_the_same_numbers() -> None:

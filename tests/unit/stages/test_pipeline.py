@@ -85,7 +85,8 @@ def test_state_of_intervals_and_conversations_past_every_horizon_is_dropped() ->
     pipeline = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
     pipeline.feed(lines, tick_ms=SPEC.end_ms + 3_600_000)
     assert any(k.startswith("k|") for store in pipeline.stores for k in store.data)
-    pipeline.feed([], tick_ms=SPEC.end_ms + 2 * 86_400_000)
+    # Past every horizon: a message may wait 8 days in queue, its session is kept 26 h past that.
+    pipeline.feed([], tick_ms=SPEC.end_ms + 10 * 86_400_000)
     left = {k.split("|")[0] for store in pipeline.stores for k in store.data}
     assert left <= {"m", "r"}, "cells, dimensions, conversations and deadlines are gone"
     horizon_intervals = PROFILES[0].correction_horizon_ms // 900_000
