@@ -103,6 +103,9 @@ class DispatcherSettings(BaseModel):
     session_timeout_s: float = Field(10.0, ge=6, description="Consumer group session timeout.")
 
 
+BASE_INTERVAL_MS = 15 * 60_000
+
+
 class Settings(BaseSettings):
     """Everything a Streamvane process can be told from outside."""
 
@@ -136,7 +139,23 @@ class Settings(BaseSettings):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"profiles: duplicate ids {dupes}")
+        self._horizons_cannot_double_count()
         return self
+
+    def _horizons_cannot_double_count(self) -> None:
+        """An event stays correctable until its 15-minute base interval ends plus the correction
+        horizon; its conversation must be remembered (de-duplication) and its partner awaited
+        (pairing) at least that long, or a redelivery is counted twice and a late partner lost."""
+        for profile in self.profiles:
+            needed = profile.correction_horizon_ms + BASE_INTERVAL_MS
+            for name in ("dedupe_horizon_ms", "pairing_horizon_ms"):
+                have = getattr(self.kpi, name)
+                if have < needed:
+                    raise ValueError(
+                        f"kpi.{name} ({have} ms) must be at least profile {profile.id!r}'s "
+                        f"correction_horizon_ms + 15 min ({needed} ms): a redelivered or late event "
+                        "could otherwise be counted twice or lose its partner"
+                    )
 
     def profile(self, profile_id: str) -> FeedProfile:
         for candidate in self.profiles:

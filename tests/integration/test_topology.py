@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +64,7 @@ def run_day(run: WorkerRun, lines: list[bytes] | None = None) -> tuple[list[byte
 
 def covered(records: list[FeedRecord]) -> bool:
     """Every profile has reached the last interval the final tick makes final."""
-    for profile in PROFILES:
-        grid = IntervalGrid(Granularity.parse(profile["cadence"]), profile["time_zone"])
-        last = grid.start_of(TICK_MS - 60_000 - 16 * 60_000) - grid.length_ms
-        if not any(r.profile_id == profile["id"] and r.interval_start_ms >= last for r in records):
-            return False
-    return True
+    return covered_by(TICK_MS)(records)
 
 
 def test_a_simulated_day_yields_records_equal_to_compute_for_each_profile(run: WorkerRun) -> None:
@@ -217,41 +212,63 @@ def streamvane_cli(run: WorkerRun, *args: str) -> str:
     return done.stdout
 
 
-def test_events_shuffled_within_the_grace_period_and_all_duplicated_give_the_same_records(
+def test_a_day_delivered_the_way_eventbridge_does_ends_with_the_records_of_the_sorted_day(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    """A bridge that reorders events by up to 14 minutes (less than the 16-minute grace) and
-    delivers every one twice: with the reorder tolerance set to cover it, the records are exactly
-    those of the clean stream. (Shuffling beyond the configured tolerance is not covered by the
-    promise: events behind it may miss their correlation partner.)"""
+    """Events reordered by up to 10 minutes (beyond the 2-minute reorder tolerance), 2 % delivered
+    twice, one event from a clock a day ahead, and one whole conversation redelivered 20 hours of
+    event time later: the latest revision of every interval equals `compute` on the sorted day."""
+    long_horizon = [{**p, "correction_horizon_ms": 24 * 3_600_000} for p in PROFILES]
     run = WorkerRun(
-        kafka_bootstrap,
-        tmp_path,
-        PROFILES,
-        feed_start=format_instant(SPEC.start_ms - 3_600_000),
-        settings={"kpi": {"reorder_tolerance_ms": 15 * 60_000}},
+        kafka_bootstrap, tmp_path, long_horizon, feed_start=format_instant(SPEC.start_ms - 3_600_000)
     )
     try:
-        delivered = list(delivery(SPEC, simulate(SPEC)))
-        clean = [line for _, line in delivered]
-        rng = random.Random(5)
-        messy: list[bytes] = []
-        window: list[bytes] = []
-        window_start = delivered[0][0]
-        for at_ms, line in delivered:  # windows of 13 min of delivery time; event times ±30 s more
-            if at_ms - window_start > 13 * 60_000:
-                rng.shuffle(window)
-                messy.extend(window)
-                window, window_start = [], at_ms
-            window += [line, line]
-        rng.shuffle(window)
-        messy.extend(window)
-        _, records = run_day(run, messy)
+        messy_spec = SPEC.model_copy(update={"reorder_ms": 600_000, "duplicate_rate": 0.02})
+        sorted_spec = SPEC.model_copy(update={"reorder_ms": 0, "duplicate_rate": 0.0})
+        conversations = simulate(SPEC)
+        messy = [line for _, line in delivery(messy_spec, conversations)]
+        clean = [line for _, line in delivery(sorted_spec, conversations)]
+        queue = DIMENSIONS[0]["queue_id"]
+        outlier = late_offer(time.time_ns() // 1_000_000 + 23 * 3_600_000, queue, "wrong-clock")
+        again = conversations[len(conversations) // 2]
+        redelivered = [line for _, line in delivery(sorted_spec, [again])]
+        sentinel = late_offer(SPEC.start_ms + 30 * 60_000, queue, again.conversation_id)
+
+        run.start()
+        run.produce_events([*messy[: len(messy) // 3], outlier, *messy[len(messy) // 3 :]])
+        run.wait_keyed(len(messy))
+        day_closed = SPEC.end_ms + 20 * 3_600_000
+        run.tick(day_closed)
+        run.read_records(covered_by(day_closed))
+        # The same partition as the redelivery, after it: once it restates, the redelivery is done.
+        run.produce_events([*redelivered, sentinel])
+        records = run.read_records(
+            lambda rs: {r.profile_id for r in rs if r.revision == 2} == {p["id"] for p in PROFILES}
+        )
         for profile in PROFILES:
-            mine = [r for r in records if r.profile_id == profile["id"]]
-            assert {r.interval_start_ms: record_cells(r) for r in mine if record_cells(r)} == expected_cells(
-                profile["cadence"], profile["time_zone"], clean
-            )
-            assert all(r.revision == 1 for r in mine)
+            latest = {r.interval_start_ms: r for r in records if r.profile_id == profile["id"]}
+            got = {start: record_cells(r) for start, r in latest.items() if record_cells(r)}
+            assert got == expected_cells(profile["cadence"], profile["time_zone"], [*clean, sentinel])
+            restated = [r for r in records if r.profile_id == profile["id"] and r.revision > 1]
+            assert [r.interval_start_ms for r in restated] == [
+                IntervalGrid(Granularity.parse(profile["cadence"]), profile["time_zone"]).start_of(
+                    SPEC.start_ms + 30 * 60_000
+                )
+            ], "only the sentinel restates: the redelivered conversation counted once"
+        assert [(raw, h["reason"]) for raw, h in run.read_quarantine(1)] == [(outlier, b"clock-skew")]
     finally:
         run.cleanup()
+
+
+def covered_by(tick_ms: int) -> Callable[[list[FeedRecord]], bool]:
+    """Every profile has reached the last interval a tick at ``tick_ms`` makes final."""
+
+    def done(records: list[FeedRecord]) -> bool:
+        for profile in PROFILES:
+            grid = IntervalGrid(Granularity.parse(profile["cadence"]), profile["time_zone"])
+            last = grid.start_of(tick_ms - 60_000 - 16 * 60_000) - grid.length_ms
+            if not any(r.profile_id == profile["id"] and r.interval_start_ms >= last for r in records):
+                return False
+        return True
+
+    return done

@@ -42,8 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.set_defaults(handler=run_deliver)
 
 
-def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[bytes]:
-    """Values of ``topic`` from the first record timestamped at/after ``from_ms`` to its current end."""
+def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[tuple[bytes, int | None]]:
+    """(value, Kafka timestamp ms) of ``topic`` from the first record timestamped at/after
+    ``from_ms`` to its current end. The timestamp bounds each event's time as in the worker."""
     progress = Progress(label)
     done_total = [0, 0]
 
@@ -52,7 +53,8 @@ def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterato
         progress.update(done, total)
 
     for msg in read_to_end(bootstrap, topic, from_ms, shown):
-        yield msg.value() or b""
+        _, timestamp = msg.timestamp()
+        yield msg.value() or b"", timestamp if timestamp > 0 else None
     progress.update(done_total[0], done_total[1], force=True)
 
 

@@ -23,7 +23,10 @@ class IntervalAggregator:
     _minute_starts: dict[int, int] = field(default_factory=dict, repr=False)
 
     def record(self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int) -> None:
-        cell = self._cell(queue_id, media_type, at_ms)
+        start = self._minute_starts.get(at_ms // 60_000)  # the hot path: _cell, inlined
+        cell = self.cells.get((queue_id, media_type, start)) if start is not None else None
+        if cell is None:
+            cell = self._cell(queue_id, media_type, at_ms)
         stat = cell.stats.get(metric)
         if stat is None:
             cell.stats[metric] = Stat(1, value, value, value)

@@ -6,9 +6,9 @@ is when the file's lines were received (the caller passes the wall clock); each 
 EventBridge ``time``, when it has one, bounds its event time more tightly (see
 :mod:`streamvane.genesys.parse`, clock skew).
 
-The watermark is the newest accepted event time minus ``reorder_tolerance_ms``, as in the worker;
-it only times provisional handles and when unpaired halves give up. At the end of the input every
-session is settled (:meth:`Correlator.flush`).
+The watermark is the newest event time correlated minus ``reorder_tolerance_ms``, as in the
+worker (``follow_newest``); it only times provisional handles and when unpaired halves give up.
+At the end of the input every session is settled (:meth:`Correlator.flush`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from streamvane.genesys.events import ConversationEvent, IgnoredEvent, Rejection
+from streamvane.genesys.events import ConversationEvent, IgnoredEvent, ParseResult, Rejection
 from streamvane.genesys.lines import OversizedLine
 from streamvane.genesys.parse import REASON_TOO_LARGE, EventParser
 from streamvane.kpi.aggregate import IntervalAggregator
@@ -26,7 +26,6 @@ from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import IntervalGrid
 
 RejectionHandler = Callable[[int, bytes, Rejection], None]
-_EXPIRY_STEP_MS = 10_000  # the watermark is applied at most once per 10 s of event time
 
 
 @dataclass(slots=True)
@@ -56,34 +55,25 @@ def compute(
     """Aggregate every line (one JSON event each; blank lines are skipped) into ``grid``."""
     parse = (parser or parser_for(config)).parse
     aggregator = IntervalAggregator(grid)
-    correlator = Correlator(config, aggregator)
+    correlator = Correlator(config, aggregator, follow_newest=True)
     report = ComputeReport(correlation=correlator.counts)
     accept = correlator.accept
-    tolerance = config.reorder_tolerance_ms
-    newest = expired_at = 0
     lines_seen = events = 0
     for number, line in enumerate(lines, start=1):
-        if type(line) is OversizedLine:
-            lines_seen += 1
-            result: object = Rejection(
+        if type(line) is bytes:
+            if not line or line.isspace():
+                continue
+            result: ParseResult = parse(line, received_ms)
+        else:
+            assert isinstance(line, OversizedLine)
+            result = Rejection(
                 REASON_TOO_LARGE, f"{line.length} bytes exceeds the limit of {line.limit}; not read"
             )
             line = b""
-        else:
-            assert isinstance(line, bytes)
-            if not line or line.isspace():
-                continue
-            lines_seen += 1
-            result = parse(line, received_ms)
+        lines_seen += 1
         if type(result) is ConversationEvent:
             events += 1
             accept(result)
-            at = result.event_time_ms
-            if at > newest:
-                newest = at
-                if newest - expired_at >= _EXPIRY_STEP_MS:
-                    expired_at = newest
-                    correlator.expire(newest - tolerance)
         elif type(result) is IgnoredEvent:
             report.ignored[result.topic_suffix] += 1
         else:

@@ -27,7 +27,9 @@ up to 24 h, so the two halves of a pair (acd.start/acd.end of an ACD session, us
 agent session) are paired in whichever order they come. An unpaired half waits in state until the
 watermark passes its own event time plus ``pairing_horizon_ms`` (an acd.start: plus its media's
 longest queue wait as well), and is then counted in :class:`CorrelationCounts`. The watermark
-never discards a partner that can still come.
+never discards a partner that can still come. A pair whose wait is longer than its media's limit
+(``max_queue_wait_by_media_ms``: days for email and messages, a day for the rest) is implausible
+and counted as ``wait_over_limit``, whatever the order it came in.
 
 **The handle of a session without an acw** is placed *provisionally* at user.end (talk + held)
 once the watermark passes user.end + ``acw_grace_ms``. An acw that arrives later retracts it and
@@ -64,6 +66,7 @@ _ACD_START, _ACD_END, _USER_END = EventKind.ACD_START, EventKind.ACD_END, EventK
 _KIND_CODE = {EventKind.ACD_START: 0, EventKind.ACD_END: 1, EventKind.USER_END: 2, EventKind.ACW: 3}
 _FOREVER = 2**62
 _UNSCHEDULED = _FOREVER + 1
+_FOLLOW_STEP_MS = 10_000  # with follow_newest, the watermark moves at most once per 10 s of event time
 
 # A session's handle: none yet, recorded at the acw, provisional at user.end, or final at user.end.
 _NO_HANDLE, _AT_ACW, _PROVISIONAL, _AT_USER_END = 0, 1, 2, 3
@@ -119,6 +122,7 @@ class CorrelationCounts:
     no_queue: int = 0
     acd_start_unmatched: int = 0
     acd_end_without_start: int = 0
+    wait_over_limit: int = 0
     acw_without_user_end: int = 0
     acw_after_horizon: int = 0
     acw_repeated: int = 0
@@ -137,18 +141,28 @@ class Correlator:
     """Stateful, pure event-to-observation translator over any number of conversations.
 
     ``correction_horizon_ms`` bounds how long after user.end a provisional handle may still be
-    moved (the owner forgets intervals older than that); ``None`` means it always may.
+    moved (the owner forgets intervals older than that); ``None`` means it always may. With
+    ``follow_newest`` (offline) the watermark follows the newest event time correlated, minus
+    ``reorder_tolerance_ms``; otherwise the owner moves it with :meth:`expire`.
     """
 
     config: KpiConfig
     recorder: Recorder
     counts: CorrelationCounts = field(default_factory=CorrelationCounts)
     correction_horizon_ms: int | None = None
+    follow_newest: bool = False
     newest_ms: int = 0
     watermark_ms: int | None = None
     _sessions: dict[SessionKey, _Session] = field(default_factory=dict)
     _deadlines: list[tuple[int, SessionKey]] = field(default_factory=list)
     _sl_cache: dict[tuple[str, str], ServiceLevelTarget] = field(default_factory=dict)
+    _pairing_ms: int = 0
+    _dedupe_ms: int = 0
+    _followed_ms: int = 0
+
+    def __post_init__(self) -> None:
+        self._pairing_ms = self.config.pairing_horizon_ms
+        self._dedupe_ms = self.config.dedupe_horizon_ms
 
     def accept(self, event: ConversationEvent) -> bool:
         """Apply one event; False when it changed nothing (a duplicate, or a topic with no KPI).
@@ -174,17 +188,21 @@ class Correlator:
             session.seen.append(mark)
             if at > session.last_ms:
                 session.last_ms = at
+        if kind is _ACD_START:
+            self._acd_start(key, session, event)
+        elif kind is _ACD_END:
+            self._acd_end(key, session, event)
+        elif kind is _USER_END:
+            self._user_end(key, session, event)
+        else:
+            self._acw(key, session, event)
+        if session.scheduled > session.last_ms + self._dedupe_ms:  # paired, or nothing to wait for:
+            self._schedule(key, session)  # due when it may be forgotten, if nothing else is pending
         if at > self.newest_ms:
             self.newest_ms = at
-        if kind is _ACD_START:
-            self._acd_start(session, event)
-        elif kind is _ACD_END:
-            self._acd_end(session, event)
-        elif kind is _USER_END:
-            self._user_end(session, event)
-        else:
-            self._acw(session, event)
-        self._schedule(key, session)
+            if self.follow_newest and at - self._followed_ms >= _FOLLOW_STEP_MS:
+                self._followed_ms = at
+                self.expire(at - self.config.reorder_tolerance_ms)
         return True
 
     # -- state as data ------------------------------------------------------------------------
@@ -262,7 +280,7 @@ class Correlator:
 
     # -- ACD sessions -------------------------------------------------------------------------
 
-    def _acd_start(self, session: _Session, event: ConversationEvent) -> None:
+    def _acd_start(self, key: SessionKey, session: _Session, event: ConversationEvent) -> None:
         queue = event.queue_id
         if queue is None:
             self.counts.no_queue += 1
@@ -275,11 +293,14 @@ class Correlator:
             self._acd_outcome(start, ended)
         else:
             session.start = start
+            limit = self.config.queue_wait_limit_ms(event.media_type)
+            self._wait(key, session, start.at_ms + limit + self._pairing_ms)
 
-    def _acd_end(self, session: _Session, event: ConversationEvent) -> None:
+    def _acd_end(self, key: SessionKey, session: _Session, event: ConversationEvent) -> None:
         start = session.start
         if start is None:
             session.end = event
+            self._wait(key, session, event.event_time_ms + self._pairing_ms)
         else:
             session.start = None
             self._acd_outcome(start, event)
@@ -292,6 +313,9 @@ class Correlator:
         media = start.media_type if end.media_type == "unknown" else end.media_type
         at = end.event_time_ms
         wait = at - start.at_ms
+        if wait > self.config.queue_wait_limit_ms(media):
+            self.counts.wait_over_limit += 1
+            return
         if wait < 0:
             self.counts.negative_wait += 1
             wait = 0
@@ -320,7 +344,7 @@ class Correlator:
 
     # -- agent sessions -----------------------------------------------------------------------
 
-    def _user_end(self, session: _Session, event: ConversationEvent) -> None:
+    def _user_end(self, key: SessionKey, session: _Session, event: ConversationEvent) -> None:
         queue = event.queue_id
         if queue is None:
             self.counts.no_queue += 1
@@ -340,13 +364,14 @@ class Correlator:
         acw = session.acw
         if acw is None:
             session.user = user
+            self._wait(key, session, at + self.config.acw_grace_ms)
             return
         session.acw = None
         if acw.queue_id is None:
             record(queue, media, m.T_ACW, acw.wrapup_ms or 0, acw.event_time_ms)
         self._handle_at_acw(session, user, acw)
 
-    def _acw(self, session: _Session, event: ConversationEvent) -> None:
+    def _acw(self, key: SessionKey, session: _Session, event: ConversationEvent) -> None:
         user = session.user
         queue = event.queue_id or (user.queue_id if user else None)
         if queue is not None:
@@ -361,6 +386,7 @@ class Correlator:
         elif user is None:
             if session.acw is None:
                 session.acw = event
+                self._wait(key, session, event.event_time_ms + self._pairing_ms)
             else:
                 self.counts.acw_repeated += 1
         elif handle == _NO_HANDLE:
@@ -410,9 +436,12 @@ class Correlator:
         return due
 
     def _schedule(self, key: SessionKey, session: _Session) -> None:
+        self._wait(key, session, self._due(session))
+
+    def _wait(self, key: SessionKey, session: _Session, due: int) -> None:
         """Keep one live heap entry per session, at or before its due time (a later one is found
-        when the earlier entry comes up), so the heap stays about as large as the session map."""
-        due = self._due(session)
+        when the earlier entry comes up), so the heap stays about as large as the session map.
+        Only a half starting to wait can make a session due earlier; pairing makes it later."""
         if due < session.scheduled:
             session.scheduled = due
             heapq.heappush(self._deadlines, (due, key))
@@ -431,10 +460,18 @@ class Correlator:
             self._settle(key, session, watermark)
 
     def flush(self) -> None:
-        """End of input: settle every session as if the watermark had passed it."""
-        self.expire(_FOREVER)
+        """End of input: settle every session as if the watermark had passed it, and forget all.
 
-    def _settle(self, key: SessionKey, s: _Session, watermark: int) -> None:
+        Sessions are independent, so the pending ones are settled in any order, without the heap.
+        """
+        self.watermark_ms = _FOREVER
+        for key, s in self._sessions.items():
+            if s.start is not None or s.end is not None or s.user is not None or s.acw is not None:
+                self._settle(key, s, _FOREVER, forget=False)
+        self._sessions.clear()
+        self._deadlines.clear()
+
+    def _settle(self, key: SessionKey, s: _Session, watermark: int, forget: bool = True) -> None:
         cfg, counts = self.config, self.counts
         horizon = cfg.pairing_horizon_ms
         if (
@@ -460,6 +497,8 @@ class Correlator:
             s.handle = _PROVISIONAL
         if user is not None and s.handle == _PROVISIONAL and user.at_ms + horizon < watermark:
             s.user, s.handle = None, _AT_USER_END
+        if not forget:
+            return
         if (
             s.start is None
             and s.end is None

@@ -33,7 +33,7 @@ class Reconciled:
 
 
 def recompute(
-    raw_events: Iterable[bytes],
+    raw_events: Iterable[tuple[bytes, int | None]],
     profiles: tuple[FeedProfile, ...],
     kpi: KpiConfig,
     base: IntervalGrid,
@@ -42,7 +42,8 @@ def recompute(
     tick_ms: int,
     max_delivery_delay_ms: int,
 ) -> list[FeedRecord]:
-    """Every record the stages produce from ``raw_events`` (in order), closed by a tick at ``tick_ms``."""
+    """Every record the stages produce from ``raw_events`` — (value, received ms or None), in
+    order — closed by a tick at ``tick_ms``."""
     store, assembly = DictStore(), DictStore()
     processor = PartitionProcessor(
         ProcessorConfig(kpi, base, closing, start_ms, max_delivery_delay_ms, 0), store
@@ -61,8 +62,8 @@ def recompute(
         outbox.clear(assembly)
 
     batch: list[EventItem | TickItem] = []
-    for offset, raw in enumerate(raw_events):
-        batch.append(EventItem(offset, raw))
+    for offset, (raw, received_ms) in enumerate(raw_events):
+        batch.append(EventItem(offset, raw, received_ms))
         if len(batch) >= 5000:
             step(batch)
             batch = []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from streamvane.feeds.profile import Dimension, FeedProfile
+from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from tests.support.expectations import expected_cells, late_offer, record_cells
+from tests.support.genesys import Conversation
 from tests.support.pipeline import BASE, Pipeline
 
 SPEC = SimulationSpec(agents=30, hours=2.5, seed=21, reorder_ms=20_000, duplicate_rate=0.05)
@@ -93,3 +95,44 @@ def test_state_of_intervals_and_conversations_past_every_horizon_is_dropped() ->
     assert all(sum(k.startswith("r|") for k in s.data) <= horizon_intervals + 2 for s in pipeline.stores)
     partials = [k for k in pipeline.assembler_store.data if k.startswith("p|")]
     assert len(partials) <= (horizon_intervals + 4 + 2) * pipeline.partitions  # + one PT60M interval
+
+
+def _handle_rows(record: FeedRecord, queue: str) -> tuple[int, int] | None:
+    row = next(r for r in record.rows if r.queue_id == queue)
+    return next(((m.count, m.sum) for m in row.metrics if m.metric == "tHandle"), None)
+
+
+def test_a_late_wrap_up_moves_the_handle_and_restates_the_interval_it_left() -> None:
+    queue = DIMENSIONS[0].queue_id
+    call = Conversation(conversation_id="late-acw")
+    user_end_at, acw_at = SPEC.start_ms + 5 * 60_000, SPEC.start_ms + 50 * 60_000
+    call.agent(queue, ended=user_end_at, talk_ms=200_000, acw_at=acw_at, wrapup_ms=2_000_000)
+    user_end, acw = call.lines()
+    pipeline = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
+    pipeline.feed([user_end], tick_ms=acw_at - 60_000)  # closes 08:00 with a provisional handle
+    first = {r.interval_start_ms: r for r in pipeline.records}
+    left = BASE.start_of(user_end_at)
+    assert _handle_rows(first[left], queue) == (1, 200_000)
+    pipeline.feed([acw], tick_ms=acw_at + 3_600_000)
+    restated = [r for r in pipeline.records[len(first) :] if r.revision > 1]
+    assert [(r.interval_start_ms, r.revision) for r in restated] == [(left, 2)]
+    assert _handle_rows(restated[0], queue) is None
+    latest = {r.interval_start_ms: r for r in pipeline.records}
+    assert _handle_rows(latest[BASE.start_of(acw_at)], queue) == (1, 2_200_000)
+
+
+def test_a_wrap_up_after_the_correction_horizon_leaves_the_handle_where_it_was() -> None:
+    queue = DIMENSIONS[0].queue_id
+    call = Conversation(conversation_id="very-late-acw")
+    horizon = PROFILES[0].correction_horizon_ms
+    user_end_at = SPEC.start_ms + 5 * 60_000
+    acw_at = user_end_at + horizon + 30 * 60_000  # a wrap-up longer than the correction horizon
+    call.agent(queue, ended=user_end_at, talk_ms=200_000, acw_at=acw_at, wrapup_ms=horizon)
+    user_end, acw = call.lines()
+    pipeline = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
+    pipeline.feed([user_end], tick_ms=acw_at)
+    pipeline.feed([acw], tick_ms=acw_at + 3_600_000)
+    latest = {r.interval_start_ms: r for r in pipeline.records}
+    assert _handle_rows(latest[BASE.start_of(user_end_at)], queue) == (1, 200_000), "counted once"
+    assert _handle_rows(latest[BASE.start_of(acw_at)], queue) is None
+    assert all(r.revision == 1 for r in pipeline.records)
