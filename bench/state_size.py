@@ -38,7 +38,14 @@ from streamvane.stages.store import DictStore
 
 PARTITIONS = 4
 BATCH = 2_000
-KINDS = {"k": "conversations", "c": "cells", "n": "dimensions", "d": "deadline index", "r": "revisions"}
+KINDS = {
+    "c": "conversations",
+    "k": "cells",
+    "i": "dimensions",
+    "d": "deadline index",
+    "r": "revisions",
+    "m": "meta",
+}
 
 
 def _partition(raw: bytes) -> int:

@@ -16,6 +16,7 @@ import pytest
 
 from streamvane.commands.processes import free_port
 from streamvane.feeds.profile import FeedProfile
+from streamvane.genesys.events import KPI_KINDS
 from streamvane.kpi.intervals import Granularity, IntervalGrid, format_instant
 from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
@@ -233,6 +234,8 @@ def test_a_day_delivered_the_way_eventbridge_does_ends_with_the_records_of_the_s
         again = conversations[len(conversations) // 2]
         redelivered = [line for _, line in delivery(sorted_spec, [again])]
         sentinel = late_offer(SPEC.start_ms + 30 * 60_000, queue, again.conversation_id)
+        port = free_port()
+        run.env["STREAMVANE_WORKER__METRICS_PORT"] = str(port)
 
         run.start()
         run.produce_events([*messy[: len(messy) // 3], outlier, *messy[len(messy) // 3 :]])
@@ -256,6 +259,18 @@ def test_a_day_delivered_the_way_eventbridge_does_ends_with_the_records_of_the_s
                 )
             ], "only the sentinel restates: the redelivered conversation counted once"
         assert [(raw, h["reason"]) for raw, h in run.read_quarantine(1)] == [(outlier, b"clock-skew")]
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        duplicates = next(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith('streamvane_correlation_outcomes_total{outcome="duplicates"}')
+        )
+        kpi_events = sum(
+            any(f".{kind}".encode() in line.split(b'"eventBody"')[0] for kind in KPI_KINDS)
+            for line in redelivered
+        )
+        assert kpi_events >= 3
+        assert duplicates >= kpi_events, "every KPI event of the redelivered conversation was a duplicate"
     finally:
         run.cleanup()
 
@@ -272,3 +287,40 @@ def covered_by(tick_ms: int) -> Callable[[list[FeedRecord]], bool]:
         return True
 
     return done
+
+
+def test_two_workers_on_one_host_both_start_nothing_listens_unless_configured(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    runs = [
+        WorkerRun(kafka_bootstrap, tmp_path / name, PROFILES, feed_start=format_instant(SPEC.start_ms))
+        for name in ("a", "b")
+    ]
+    try:
+        for worker in runs:
+            worker.start()
+        for worker in runs:
+            worker.wait_ready()
+            assert worker.proc is not None
+            assert _listening_ports(worker.proc.pid) == set(), "no web server, no metrics port configured"
+    finally:
+        for worker in runs:
+            worker.cleanup()
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """TCP ports the process listens on (its sockets' inodes matched against /proc/net/tcp*)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = str(fd.readlink())
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # state LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

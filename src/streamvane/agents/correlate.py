@@ -56,6 +56,9 @@ def register(topology: Topology) -> None:
                 metrics.applied.inc(result.applied)
                 metrics.redelivered.inc(result.redelivered)
                 metrics.partials.inc(len(result.partials))
+                for outcome, count in result.counts.as_dict().items():
+                    if count > 0:
+                        metrics.correlation.labels(outcome).inc(count)
                 for q in result.quarantined:
                     metrics.quarantined.labels(q.reason).inc()
                 if result.watermark_ms is not None:

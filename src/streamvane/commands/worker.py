@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if settings.worker.metrics_port:
         topology.metrics.serve(settings.worker.metrics_port)
     level = (args.loglevel or settings.log_level).lower()
-    sys.argv = ["streamvane worker", "worker", "--loglevel", level]
+    # Faust's CLI enables its web server unless told not to, whatever the app says: nothing of
+    # ours listens on it, and a second worker on the host would fail to bind 0.0.0.0:6066.
+    sys.argv = ["streamvane worker", "worker", "--loglevel", level, "--without-web"]
     topology.app.main()
     return 0

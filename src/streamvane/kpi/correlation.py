@@ -116,7 +116,11 @@ class _Session:
 
 @dataclass(slots=True)
 class CorrelationCounts:
-    """What the correlator did besides recording metrics; reported, never silently lost."""
+    """What the correlator did besides recording metrics; reported, never silently lost.
+
+    Every count only grows. ``handle_at_user_end`` counts provisional handles placed at user.end,
+    ``handle_moved_to_acw`` those of them a late acw moved.
+    """
 
     duplicates: int = 0
     no_queue: int = 0
@@ -213,11 +217,11 @@ class Correlator:
         ``counts``, caches, the watermark and the correction horizon are not state: they are
         reports or the owner's. ``from_state(state())`` behaves exactly like this instance.
         """
-        return {
-            "newest": self.newest_ms,
-            "sessions": [
+        conversations: dict[str, list[list[Any]]] = {}
+        for (conversation, session_id), s in self._sessions.items():
+            conversations.setdefault(conversation, []).append(
                 [
-                    *key,
+                    session_id,
                     s.seen,
                     s.last_ms,
                     list(s.start) if s.start else None,
@@ -226,9 +230,8 @@ class Correlator:
                     list(s.acw) if s.acw else None,
                     s.handle,
                 ]
-                for key, s in self._sessions.items()
-            ],
-        }
+            )
+        return {"newest": self.newest_ms, "conversations": conversations}
 
     @classmethod
     def from_state(
@@ -242,20 +245,21 @@ class Correlator:
     ) -> Correlator:
         c = cls(config, recorder, counts or CorrelationCounts(), correction_horizon_ms)
         c.newest_ms, c.watermark_ms = state["newest"], watermark_ms
-        for conversation, session_id, seen, last, start, end, user, acw, handle in state["sessions"]:
-            session = _Session(
-                seen,
-                last,
-                _AcdStart(*start) if start else None,
-                _event(end) if end else None,
-                _UserEnd(*user) if user else None,
-                _event(acw) if acw else None,
-                handle,
-            )
-            key = (conversation, session_id)
-            c._sessions[key] = session
-            session.scheduled = c._due(session)
-            c._deadlines.append((session.scheduled, key))
+        for conversation, sessions in state["conversations"].items():
+            for session_id, seen, last, start, end, user, acw, handle in sessions:
+                session = _Session(
+                    seen,
+                    last,
+                    _AcdStart(*start) if start else None,
+                    _event(end) if end else None,
+                    _UserEnd(*user) if user else None,
+                    _event(acw) if acw else None,
+                    handle,
+                )
+                key = (conversation, session_id)
+                c._sessions[key] = session
+                session.scheduled = c._due(session)
+                c._deadlines.append((session.scheduled, key))
         heapq.heapify(c._deadlines)
         return c
 
@@ -396,7 +400,6 @@ class Correlator:
                 self.recorder.record_provisional(
                     user.queue_id, user.media_type, m.T_HANDLE, user.talk_and_held_ms, user.at_ms, -1
                 )
-            self.counts.handle_at_user_end -= 1
             self.counts.handle_moved_to_acw += 1
             self._handle_at_acw(session, user, event)
         else:

@@ -26,6 +26,13 @@ class WorkerMetrics:
             "streamvane_events_redelivered", "Redelivered events skipped by their offset.", registry=r
         )
         self.partials = Counter("streamvane_partials", "Per-partition interval partials emitted.", registry=r)
+        self.correlation = Counter(
+            "streamvane_correlation_outcomes",
+            "What correlation did besides recording metrics (duplicates, unmatched halves, handles "
+            "placed at user.end or moved to a late acw, …), by outcome.",
+            ["outcome"],
+            registry=r,
+        )
         self.records = Counter(
             "streamvane_feed_records", "Feed records emitted, by profile.", ["profile"], registry=r
         )

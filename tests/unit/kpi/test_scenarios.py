@@ -165,7 +165,7 @@ def test_handle_lands_at_the_acw_however_late_and_at_user_end_only_without_one()
         "tAcw": (1, 1_800_000, 1_800_000, 1_800_000),
         "tHandle": (1, 1_850_000, 1_850_000, 1_850_000),
     }
-    assert report.correlation.handle_at_user_end == 1
+    assert report.correlation.handle_at_user_end == 2  # slow (then moved) and never
     assert report.correlation.handle_moved_to_acw == 1
 
 
