@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import subprocess
 import sys
@@ -324,3 +325,42 @@ def _listening_ports(pid: int) -> set[int]:
             if fields[3] == "0A" and fields[9] in inodes:  # state LISTEN
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def test_a_5_mb_record_is_quarantined_by_reference_and_no_valid_event_is_lost(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The input topic allows 8 MiB records; the quarantine copy of a 5 MB one would not fit, and
+    producing it used to crash ingest after its offset was committed: the events behind it were lost."""
+    run = WorkerRun(
+        kafka_bootstrap,
+        tmp_path,
+        PROFILES,
+        feed_start=format_instant(SPEC.start_ms - 3_600_000),
+        events_config={"max.message.bytes": str(8 * 1024 * 1024)},
+    )
+    try:
+        lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+        huge = b'{"pad": "' + b"x" * 5_000_000 + b'"}'
+        middle = len(lines) // 2
+        run.start()
+        run.produce_events([*lines[:middle], huge, *lines[middle:]])
+        run.wait_keyed(len(lines))
+        run.tick(TICK_MS)
+        records = run.read_records(covered)
+        [(value, headers)] = run.read_quarantine(1)
+        assert headers["reason"] == b"too-large" and headers["by-reference"] == b"true"
+        reference = orjson.loads(value)
+        assert reference["size"] == len(huge)
+        assert reference["sha256"] == hashlib.sha256(huge).hexdigest()
+        assert (
+            f"{reference['topic']}/{reference['partition']}/{reference['offset']}".encode()
+            == headers["source"]
+        )
+        utc = [r for r in records if r.profile_id == "wfm-utc-15"]
+        assert {r.interval_start_ms: record_cells(r) for r in utc if record_cells(r)} == expected_cells(
+            "PT15M", "UTC", lines
+        ), "every valid event before and after the huge one counted"
+        run.assert_alive()
+    finally:
+        run.cleanup()

@@ -42,6 +42,7 @@ class WorkerRun(ProcessControl):
     label = "worker"
     starts: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    events_config: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.topics = {
@@ -65,7 +66,9 @@ class WorkerRun(ProcessControl):
             **{f"STREAMVANE_TOPICS__{name.upper()}": topic for name, topic in self.topics.items()},
         }
         self.log = self.tmp / "worker.log"
-        kafka.create_topic(self.bootstrap, self.topics["events"], partitions=self.partitions)
+        kafka.create_topic(
+            self.bootstrap, self.topics["events"], partitions=self.partitions, config=self.events_config
+        )
 
     # -- process -----------------------------------------------------------------------------
 
@@ -105,7 +108,10 @@ class WorkerRun(ProcessControl):
         With several input partitions, ingest interleaves them in fetch order; skew beyond the
         reorder tolerance then shows up as restatements, so exactness tests use one partition.
         """
-        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20})
+        limit = int(self.events_config.get("max.message.bytes", 1_000_000)) + 1024
+        producer = Producer(
+            {"bootstrap.servers": self.bootstrap, "linger.ms": 20, "message.max.bytes": limit}
+        )
         failures: list[Any] = []
 
         def delivered(err: Any, _msg: Any) -> None:

@@ -3,7 +3,8 @@
 A bridge may produce unkeyed records; everything downstream needs a conversation's events in
 one partition, so each valid event is forwarded (original bytes) keyed by its conversationId,
 with the source record's timestamp: it is when the event was received, which bounds its event
-time (clock skew). Rejected input goes to quarantine with its reason and source position in headers.
+time (clock skew). Rejected input goes to quarantine with its reason and source position in
+headers; a record too large to copy goes there by reference (:mod:`streamvane.stages.quarantine`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from streamvane.genesys.events import ConversationEvent, Rejection
 from streamvane.genesys.parse import EventParser
+from streamvane.stages.quarantine import quarantine_message
 from streamvane.topology.app import Topology
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,11 @@ def register(topology: Topology) -> None:
                     output.produce(keyed, raw, result.conversation_id.encode(), timestamp_ms=received_ms)
                 elif isinstance(result, Rejection):
                     message = event.message
-                    headers = [
-                        ("reason", result.reason.encode()),
-                        ("detail", result.detail.encode()[:1000]),
-                        ("source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
-                    ]
-                    output.produce(quarantine, raw, event.key, headers)
+                    value, headers = quarantine_message(
+                        raw, result.reason, result.detail, *_position(message)
+                    )
+                    key = event.key if isinstance(event.key, bytes) and len(event.key) <= 1024 else None
+                    output.produce(quarantine, value, key, headers)
                     metrics.quarantined.labels(result.reason).inc()
                     log.warning("quarantined reason=%s source=%s/%s/%s", result.reason, *_position(message))
             await output.flush()  # before Faust may commit this batch's offsets

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import orjson
 
-from streamvane.stages.store import OUTBOX_KEY, Store
+from streamvane.stages.store import OUTBOX_KEY, Store, delete_sliced, read_sliced, write_sliced
 
 # Where an output goes; the shell maps these to topics.
 PARTIALS = "partials"
@@ -36,18 +36,19 @@ def _bytes(text: str | None) -> bytes | None:
 
 
 def add(store: Store, outputs: list[Output]) -> None:
+    """Append ``outputs``; a large outbox is sliced (one bounded changelog record per slice)."""
     if not outputs:
         return
-    existing = pending(store)
     doc = [
         [o.destination, _text(o.key), _text(o.value), [[name, _text(value)] for name, value in o.headers]]
-        for o in [*existing, *outputs]
+        for o in [*pending(store), *outputs]
     ]
-    store.set(OUTBOX_KEY, orjson.dumps(doc))
+    delete_sliced(store, OUTBOX_KEY)
+    write_sliced(store, OUTBOX_KEY, orjson.dumps(doc))
 
 
 def pending(store: Store) -> list[Output]:
-    raw = store.get(OUTBOX_KEY)
+    raw = read_sliced(store, OUTBOX_KEY)
     if raw is None:
         return []
     outputs = []
@@ -61,4 +62,4 @@ def pending(store: Store) -> list[Output]:
 
 
 def clear(store: Store) -> None:
-    store.delete(OUTBOX_KEY)
+    delete_sliced(store, OUTBOX_KEY)
