@@ -64,7 +64,7 @@ def register(topology: Topology) -> None:
                 if result.watermark_ms is not None:
                     metrics.watermark.labels(str(partition)).set(result.watermark_ms)
                 if result.partials or result.quarantined:
-                    log.info(
+                    log.debug(
                         "partition=%d applied=%d redelivered=%d watermark=%s partials=%d quarantined=%d "
                         "published=%d",
                         partition,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from streamvane.settings import Settings, describe_settings
@@ -33,9 +34,20 @@ def run(args: argparse.Namespace) -> int:
     assemble.register(topology)
     if settings.worker.metrics_port:
         topology.metrics.serve(settings.worker.metrics_port)
+    logging.getLogger("faust.transport.producer").addFilter(demote_buffer_chatter)
     level = (args.loglevel or settings.log_level).lower()
     # Faust's CLI enables its web server unless told not to, whatever the app says: nothing of
     # ours listens on it, and a second worker on the host would fail to bind 0.0.0.0:6066.
     sys.argv = ["streamvane worker", "worker", "--loglevel", level, "--without-web"]
     topology.app.main()
     return 0
+
+
+def demote_buffer_chatter(record: logging.LogRecord) -> bool:
+    """Faust logs "producer buffer full" (WARNING) and "producer flush took" (INFO) for every
+    batch that writes its tables: routine backpressure, not news. They become DEBUG lines."""
+    message = str(record.msg)
+    if message.startswith(("producer buffer full", "producer flush took")):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+    return True
