@@ -86,6 +86,12 @@ class WorkerSettings(BaseModel):
     block_cache_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="RocksDB block cache per table partition."
     )
+    instance_id: str | None = Field(
+        None,
+        description="Stable name of this worker instance (e.g. the StatefulSet pod name): Kafka static "
+        "membership, so a restarted worker gets its partitions back at once instead of after a "
+        "rebalance. Unique per running worker; unset: dynamic membership.",
+    )
     write_buffer_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="RocksDB write buffer per table partition."
     )

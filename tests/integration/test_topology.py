@@ -364,3 +364,26 @@ def test_a_5_mb_record_is_quarantined_by_reference_and_no_valid_event_is_lost(
         run.assert_alive()
     finally:
         run.cleanup()
+
+
+@pytest.mark.parametrize("static", [True])
+def test_a_worker_killed_with_9_is_ready_again_within_10_seconds(
+    kafka_bootstrap: str, tmp_path: Path, static: bool
+) -> None:
+    run = WorkerRun(kafka_bootstrap, tmp_path, PROFILES, feed_start=format_instant(SPEC.start_ms))
+    del run.env["STREAMVANE_WORKER__SESSION_TIMEOUT_S"]  # the defaults, as deployed
+    if static:
+        run.env["STREAMVANE_WORKER__INSTANCE_ID"] = f"worker-{run.run_id}-0"
+    try:
+        run.produce_events([line for _, line in delivery(SPEC, simulate(SPEC))])
+        run.start()
+        run.wait_ready()
+        time.sleep(2)
+        run.kill()
+        restarted = time.monotonic()
+        run.start()
+        run.wait_ready(timeout=60)
+        took = time.monotonic() - restarted
+        assert took < 10, f"ready {took:.1f} s after a kill -9"
+    finally:
+        run.cleanup()

@@ -82,6 +82,7 @@ def create_topology(settings: Settings) -> Topology:
         key_serializer="raw",
         value_serializer="raw",
         stream_buffer_maxsize=max(4096, 4 * worker.batch_size),
+        consumer_group_instance_id=worker.instance_id,
     )
     options = {"block_cache_size": worker.block_cache_bytes, "write_buffer_size": worker.write_buffer_bytes}
     table_kwargs: dict[str, Any] = {
