@@ -39,13 +39,17 @@ class TopicSettings(BaseModel):
     events: str = Field(
         "streamvane.genesys.events.v1", description="Genesys conversation detail events (input)."
     )
-    keyed: str = Field(
-        "streamvane.events.keyed.v1", description="Events re-keyed by conversationId (internal)."
+    keyed: str | None = Field(
+        None,
+        description="Events re-keyed by conversationId (internal; default <worker.app_id>.events.keyed.v1, "
+        "so a new app id never reads another app's).",
     )
     quarantine: str = Field(
         "streamvane.quarantine.v1", description="Rejected input: original bytes + reason."
     )
-    partials: str = Field("streamvane.partials.v1", description="Per-partition interval partials (internal).")
+    partials: str | None = Field(
+        None, description="Per-partition interval partials (internal; default <worker.app_id>.partials.v1)."
+    )
     feed_records: str = Field(
         "streamvane.feed.records.v1", description="Final Avro feed records (compacted)."
     )
@@ -162,6 +166,20 @@ class Settings(BaseSettings):
                         f"correction_horizon_ms + 15 min ({needed} ms): a redelivered or late event "
                         "could otherwise be counted twice or lose its partner"
                     )
+
+    @property
+    def keyed_topic(self) -> str:
+        """The re-keyed event topic: the app id's own unless named explicitly."""
+        return self.topics.keyed or f"{self.worker.app_id}.events.keyed.v1"
+
+    @property
+    def partials_topic(self) -> str:
+        return self.topics.partials or f"{self.worker.app_id}.partials.v1"
+
+    @property
+    def state_dir(self) -> Path:
+        """Local table state of this app id (RocksDB): never shared with another app id."""
+        return self.data_dir / self.worker.app_id
 
     def profile(self, profile_id: str) -> FeedProfile:
         for candidate in self.profiles:

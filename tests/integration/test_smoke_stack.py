@@ -33,7 +33,7 @@ class FaustWorker:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, str(APP), "worker", "--loglevel", "info"],
+                [sys.executable, str(APP), "worker", "--loglevel", "info", "--without-web"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -82,5 +82,5 @@ def register(topology: Topology) -> None:
         async def tick() -> None:
             now = str(time.time_ns() // 1_000_000).encode()
             for partition in range(settings.kafka.partitions):
-                topology.output.produce(settings.topics.keyed, now, TICK_KEY, tick_headers(), partition)
+                topology.output.produce(settings.keyed_topic, now, TICK_KEY, tick_headers(), partition)
             await topology.output.flush()

@@ -28,7 +28,7 @@ def register(topology: Topology) -> None:
     metrics = topology.metrics
     output, keyed, quarantine = (
         topology.output,
-        topology.settings.topics.keyed,
+        topology.settings.keyed_topic,
         topology.settings.topics.quarantine,
     )
 

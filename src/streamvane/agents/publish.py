@@ -14,7 +14,7 @@ async def publish_outbox(topology: Topology, store: Store) -> int:
         return 0
     topics = topology.settings.topics
     destinations = {
-        outbox.PARTIALS: topics.partials,
+        outbox.PARTIALS: topology.settings.partials_topic,
         outbox.QUARANTINE: topics.quarantine,
         outbox.RECORDS: topics.feed_records,
     }

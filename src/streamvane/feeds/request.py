@@ -36,7 +36,9 @@ class DeliveryRequest:
 def delivery_key(profile: FeedProfile, record: FeedRecord) -> str:
     if record.profile_version == profile.version:
         return record.idempotency_key
-    return idempotency_key(profile.id, profile.version, record.interval_start_ms, record.revision)
+    return idempotency_key(
+        profile.id, profile.version, record.interval_start_ms, record.revision, record.rows
+    )
 
 
 def build_request(

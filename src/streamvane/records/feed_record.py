@@ -4,7 +4,7 @@ A record states one profile's interval: one row per dimension (queue, media type
 profile's grid — zero rows included, so a quiet queue still reports — with per-metric stats.
 Everything in it is a function of (profile, interval, accumulators, revision, watermark), so
 re-emitting the same state yields the same bytes, the same compaction key and the same
-idempotency key.
+idempotency key — and a key never names two different contents.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import orjson
 
 from streamvane.kpi.accumulator import IntervalAccumulator
 
@@ -56,10 +58,25 @@ def compaction_key(profile_id: str, interval_start_ms: int) -> str:
     return f"{profile_id}|{interval_start_ms}"
 
 
-def idempotency_key(profile_id: str, profile_version: int, interval_start_ms: int, revision: int) -> str:
-    """Stable across retries, restarts and replays; different for each revision."""
-    text = f"streamvane/v1|{profile_id}|{profile_version}|{interval_start_ms}|{revision}"
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def idempotency_key(
+    profile_id: str,
+    profile_version: int,
+    interval_start_ms: int,
+    revision: int,
+    rows: tuple[DimensionRow, ...],
+) -> str:
+    """Stable across retries, restarts and replays of the same content; different for each revision
+    and for any other content. A recompute under a new app id restarts at revision 1: covering the
+    rows keeps a key from ever naming two different bodies, which a WFM that de-duplicates by key
+    would silently drop."""
+    content = orjson.dumps(
+        [
+            [r.queue_id, r.media_type, [[m.metric, m.count, m.sum, m.min, m.max] for m in r.metrics]]
+            for r in rows
+        ]
+    )
+    text = f"streamvane/v2|{profile_id}|{profile_version}|{interval_start_ms}|{revision}|".encode() + content
+    return hashlib.sha256(text).hexdigest()[:32]
 
 
 def build_record(
@@ -95,6 +112,8 @@ def build_record(
         revision=revision,
         event_count=observations,
         watermark_ms=watermark_ms,
-        idempotency_key=idempotency_key(profile_id, profile_version, interval_start_ms, revision),
+        idempotency_key=idempotency_key(
+            profile_id, profile_version, interval_start_ms, revision, tuple(rows)
+        ),
         rows=tuple(rows),
     )

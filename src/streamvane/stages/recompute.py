@@ -94,7 +94,11 @@ def reconcile(
                     record,
                     revision=revision,
                     idempotency_key=idempotency_key(
-                        record.profile_id, record.profile_version, record.interval_start_ms, revision
+                        record.profile_id,
+                        record.profile_version,
+                        record.interval_start_ms,
+                        revision,
+                        record.rows,
                     ),
                 )
             )

@@ -65,11 +65,12 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> An
 def create_topology(settings: Settings) -> Topology:
     worker, topics = settings.worker, settings.topics
     n = settings.kafka.partitions
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
         store="rocksdb://",
-        datadir=str(settings.data_dir),
+        datadir=str(settings.state_dir),
         topic_partitions=n,
         topic_replication_factor=settings.kafka.replication_factor,
         processing_guarantee="at_least_once",
@@ -94,8 +95,8 @@ def create_topology(settings: Settings) -> Topology:
         app=app,
         settings=settings,
         events=_raw_topic(app, topics.events),
-        keyed=_raw_topic(app, topics.keyed, partitions=n),
-        partials=_raw_topic(app, topics.partials, partitions=1),
+        keyed=_raw_topic(app, settings.keyed_topic, partitions=n),
+        partials=_raw_topic(app, settings.partials_topic, partitions=1),
         state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),
         assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
         output=OutputProducer(settings.kafka.bootstrap_servers),

@@ -34,9 +34,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     horizon = max((p.correction_horizon_ms for p in settings.profiles), default=DAY_MS)
     return [
         TopicSpec(t.events, n, must_match=False),
-        TopicSpec(t.keyed, n, {"retention.ms": str(7 * DAY_MS)}),
+        TopicSpec(settings.keyed_topic, n, {"retention.ms": str(7 * DAY_MS)}),
         TopicSpec(t.quarantine, n, {"retention.ms": str(30 * DAY_MS)}, must_match=False),
-        TopicSpec(t.partials, 1, {"cleanup.policy": "compact", "retention.ms": str(horizon + 7 * DAY_MS)}),
+        TopicSpec(
+            settings.partials_topic,
+            1,
+            {"cleanup.policy": "compact", "retention.ms": str(horizon + 7 * DAY_MS)},
+        ),
         TopicSpec(t.feed_records, 1, {"cleanup.policy": "compact", "min.compaction.lag.ms": str(DAY_MS)}),
         TopicSpec(t.dead_letter, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         TopicSpec(t.delivery_ledger, n, {"retention.ms": str(90 * DAY_MS)}, must_match=False),

@@ -115,6 +115,6 @@ def test_a_record_of_an_older_contract_version_gets_a_new_key_with_its_new_body(
     assert upgraded.endpoint is not None
     old = record(profile, "2026-11-02T08:00:00Z")
     request = build_request(upgraded, upgraded.endpoint, old, render(upgraded, old, KpiConfig()))
-    expected = idempotency_key(upgraded.id, 2, old.interval_start_ms, old.revision)
+    expected = idempotency_key(upgraded.id, 2, old.interval_start_ms, old.revision, old.rows)
     assert request.headers["Idempotency-Key"] == f'"{expected}"' != f'"{old.idempotency_key}"'
     assert request.headers["X-Streamvane-Profile-Version"] == "2"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from streamvane.kpi.accumulator import IntervalAccumulator
@@ -50,7 +52,16 @@ def test_same_state_same_record_and_each_revision_its_own_idempotency_key() -> N
     assert record() == record()
     assert record(2).idempotency_key != record(1).idempotency_key
     assert record(2).compaction_key == record(1).compaction_key
-    assert record(1).idempotency_key == idempotency_key("wfm-15", 3, at("10:00"), 1)
+    assert record(1).idempotency_key == idempotency_key("wfm-15", 3, at("10:00"), 1, record(1).rows)
+
+
+def test_the_idempotency_key_never_names_two_different_contents() -> None:
+    """A recompute under a new app id restarts at revision 1: same content, same key; other
+    content, another key, so a WFM de-duplicating by key cannot keep a stale body."""
+    same = record(1)
+    other_rows = (replace(same.rows[0], metrics=same.rows[0].metrics[:1]), *same.rows[1:])
+    assert idempotency_key("wfm-15", 3, at("10:00"), 1, same.rows) == same.idempotency_key
+    assert idempotency_key("wfm-15", 3, at("10:00"), 1, other_rows) != same.idempotency_key
 
 
 def test_avro_round_trip_is_exact_and_the_fingerprint_identifies_the_writer_schema() -> None:
