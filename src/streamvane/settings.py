@@ -31,6 +31,12 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(
         4, ge=1, description="Partitions of the event topic and every co-partitioned topic."
     )
+    history_retention_ms: int = Field(
+        -1,
+        ge=-1,
+        description="How long the event topic keeps its history, the source of every replay "
+        "(-1: unlimited; never the broker's 7-day default). Set when the app creates the topic.",
+    )
 
 
 class TopicSettings(BaseModel):

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 import pytest
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import ConfigResource  # type: ignore[attr-defined]
 
 from streamvane.commands.processes import free_port
 from streamvane.feeds.profile import FeedProfile
@@ -23,6 +25,7 @@ from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
+from tests.support import kafka
 from tests.support.expectations import Cells, expected_cells, late_offer, offered, record_cells
 from tests.support.pipeline import BASE, Pipeline
 from tests.support.worker import WorkerRun
@@ -387,3 +390,43 @@ def test_a_worker_killed_with_9_is_ready_again_within_10_seconds(
         assert took < 10, f"ready {took:.1f} s after a kill -9"
     finally:
         run.cleanup()
+
+
+def test_a_replay_older_than_the_kept_history_is_refused_not_recomputed_from_fewer_events(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    run = WorkerRun(kafka_bootstrap, tmp_path, PROFILES, feed_start=format_instant(SPEC.start_ms - 3_600_000))
+    try:
+        lines = [line for _, line in delivery(SPEC, simulate(SPEC))]
+        run.produce_events(lines)
+        range_args = ["--from", format_instant(SPEC.start_ms), "--to", format_instant(SPEC.end_ms)]
+        dry = [sys.executable, "-m", "streamvane", "replay", "recompute", *range_args, "--dry-run"]
+        complete = subprocess.run(dry, env=run.env, capture_output=True, text=True, timeout=300)
+        assert complete.returncode == 0, complete.stderr  # nothing was ever deleted: the history is whole
+        # Retention (or a deletion) removes the first 1,000 events of the day.
+        client = kafka.admin(kafka_bootstrap)
+        futures = client.delete_records([TopicPartition(run.topics["events"], 0, 1_000)])
+        for future in futures.values():
+            future.result(timeout=30)
+        refused = subprocess.run(dry, env=run.env, capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2
+        assert f"event topic {run.topics['events']} keeps history only from" in refused.stderr
+        assert "recomputing from 2026-11-02T08:00:00" in refused.stderr
+    finally:
+        run.cleanup()
+
+
+def test_the_event_topic_keeps_its_history_unlimited_by_default(kafka_bootstrap: str, tmp_path: Path) -> None:
+    run = WorkerRun(kafka_bootstrap, tmp_path, PROFILES, feed_start=format_instant(SPEC.start_ms))
+    events = f"test.created-events.{run.run_id}"
+    run.env["STREAMVANE_TOPICS__EVENTS"] = events
+    try:
+        run.start()
+        run.wait_ready()
+        client = kafka.admin(kafka_bootstrap)
+        resource = ConfigResource(ConfigResource.Type.TOPIC, events)
+        config = next(iter(client.describe_configs([resource]).values())).result(timeout=30)
+        assert config["retention.ms"].value == "-1"
+    finally:
+        run.cleanup()
+        kafka.delete_topics(kafka_bootstrap, [events])

@@ -20,7 +20,7 @@ from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
-from streamvane.topology.topic_reader import headers_of, read_to_end
+from streamvane.topology.topic_reader import headers_of, history_start, read_to_end
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,6 +81,15 @@ def run(args: argparse.Namespace) -> int:
     closing = closing_policy(settings.profiles)
     tick_ms = to_ms + max(p.grace_ms for p in settings.profiles) + settings.worker.max_delivery_delay_ms
     bootstrap, codec = settings.kafka.bootstrap_servers, AvroCodec()
+    kept_from = history_start(bootstrap, settings.topics.events)
+    if kept_from is not None and kept_from > start_ms:
+        kept = "no history at all" if kept_from >= 2**62 else f"history only from {format_instant(kept_from)}"
+        sys.stderr.write(
+            f"replay: refused: the event topic {settings.topics.events} keeps {kept}, but recomputing "
+            f"from {format_instant(from_ms)} needs events from {format_instant(start_ms)} (lookback "
+            "included); a recompute from fewer events would restate correct intervals with smaller numbers\n"
+        )
+        return 2
     events = _read_topic(bootstrap, settings.topics.events, start_ms, "replay: events read")
     recomputed = recompute(
         events,

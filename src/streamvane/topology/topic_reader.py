@@ -66,3 +66,38 @@ def read_to_end(
                 progress(done, total)
     finally:
         consumer.close()
+
+
+def history_start(bootstrap: str, topic: str) -> int | None:
+    """The earliest time from which ``topic`` still holds every record, or None when it has
+    never lost one (every partition still starts at offset 0). Retention or deletion moves a
+    partition's start; from the first record it still has on, its history is complete."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        starts: list[int] = []
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if low == 0:
+                continue
+            if low >= high:
+                starts.append(2**62)  # everything it had is gone
+                continue
+            consumer.assign([TopicPartition(topic, p, low)])
+            msg = None
+            for _ in range(30):
+                msg = consumer.poll(1.0)
+                if msg is not None and not msg.error():
+                    break
+            if msg is None or msg.error():
+                raise RuntimeError(f"cannot read the first retained record of {topic}/{p}")
+            starts.append(msg.timestamp()[1])
+        return max(starts) if starts else None
+    finally:
+        consumer.close()

@@ -33,7 +33,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     n, t = settings.kafka.partitions, settings.topics
     horizon = max((p.correction_horizon_ms for p in settings.profiles), default=DAY_MS)
     return [
-        TopicSpec(t.events, n, must_match=False),
+        TopicSpec(t.events, n, {"retention.ms": str(settings.kafka.history_retention_ms)}, must_match=False),
         TopicSpec(settings.keyed_topic, n, {"retention.ms": str(7 * DAY_MS)}),
         TopicSpec(t.quarantine, n, {"retention.ms": str(30 * DAY_MS)}, must_match=False),
         TopicSpec(
