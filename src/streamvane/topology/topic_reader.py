@@ -26,13 +26,7 @@ def read_to_end(
     """Messages of every partition from the first at/after ``from_ms`` (None: the beginning; or
     per partition from ``from_offsets``) up to the end offsets seen when reading starts;
     ``progress(done, total)`` after each fetch."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = _reader(bootstrap)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         bounds = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
@@ -72,13 +66,7 @@ def history_start(bootstrap: str, topic: str) -> int | None:
     """The earliest time from which ``topic`` still holds every record, or None when it has
     never lost one (every partition still starts at offset 0). Retention or deletion moves a
     partition's start; from the first record it still has on, its history is complete."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = _reader(bootstrap)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         starts: list[int] = []
@@ -101,3 +89,14 @@ def history_start(bootstrap: str, topic: str) -> int | None:
         return max(starts) if starts else None
     finally:
         consumer.close()
+
+
+def _reader(bootstrap: str) -> Consumer:
+    """A consumer in a throwaway group that never commits: it only looks."""
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+        }
+    )
