@@ -25,6 +25,7 @@ from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
+from streamvane.topology.topic_reader import read_to_end
 from tests.support import kafka
 from tests.support.expectations import Cells, expected_cells, late_offer, offered, record_cells
 from tests.support.pipeline import BASE, Pipeline
@@ -430,3 +431,50 @@ def test_the_event_topic_keeps_its_history_unlimited_by_default(kafka_bootstrap:
     finally:
         run.cleanup()
         kafka.delete_topics(kafka_bootstrap, [events])
+
+
+@pytest.mark.parametrize("input_partitions", [1, 4, 8])
+def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_one_revision(
+    kafka_bootstrap: str, tmp_path: Path, input_partitions: int
+) -> None:
+    """Ingest interleaves the input partitions in fetch order, so a keyed partition may hold hours
+    of one before the first events of another; and wall-clock ticks must not close what the
+    backlog still holds. The watermark is the minimum over the input partitions' markers, and only
+    caught-up partitions tick."""
+    # 6 hours up to 2 hours ago, produced while the worker was down; it starts with ticks on.
+    start_ms = BASE.start_of(time.time_ns() // 1_000_000 - 8 * 3_600_000)
+    spec = SimulationSpec(
+        agents=100, hours=6, seed=8, reorder_ms=30_000, duplicate_rate=0.02, start_ms=start_ms
+    )
+    run = WorkerRun(
+        kafka_bootstrap,
+        tmp_path,
+        PROFILES,
+        feed_start=format_instant(start_ms - 3_600_000),
+        partitions=input_partitions,
+    )
+    run.env["STREAMVANE_WORKER__TICKS_ENABLED"] = "true"
+    try:
+        lines = [line for _, line in delivery(spec, simulate(spec))]
+        run.produce_events(lines, input_partitions=input_partitions)  # the backlog, before the worker
+        run.start()
+
+        def day_delivered(records: list[FeedRecord]) -> bool:
+            return all(
+                any(
+                    r.profile_id == p["id"] and r.interval_start_ms >= spec.end_ms + 1_800_000
+                    for r in records
+                )
+                for p in PROFILES
+            )
+
+        records = run.read_records(day_delivered, timeout=240)
+        for profile in PROFILES:
+            mine = [r for r in records if r.profile_id == profile["id"]]
+            assert {r.interval_start_ms: record_cells(r) for r in mine if record_cells(r)} == expected_cells(
+                profile["cadence"], profile["time_zone"], lines
+            )
+            assert all(r.revision == 1 for r in mine), "each interval exactly once"
+        assert list(read_to_end(kafka_bootstrap, run.topics["quarantine"])) == [], "nothing quarantined"
+    finally:
+        run.cleanup()

@@ -13,10 +13,18 @@ from typing import Any
 
 from streamvane.agents.ingest import received_at
 from streamvane.agents.publish import publish_outbox
-from streamvane.stages.correlate import EventItem, Item, PartitionProcessor, ProcessorConfig, TickItem
+from streamvane.stages.correlate import (
+    EventItem,
+    Item,
+    MarkerItem,
+    PartitionProcessor,
+    ProcessorConfig,
+    TickItem,
+)
+from streamvane.stages.markers import Marker
 from streamvane.stages.plan import base_grid, closing_policy, feed_start_ms
 from streamvane.tables.table_store import TableStore, in_partition_of
-from streamvane.topology.app import TICK_KEY, Topology, is_tick, tick_headers
+from streamvane.topology.app import Topology, is_marker, is_tick
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +50,7 @@ def register(topology: Topology) -> None:
             for event in events:
                 groups.setdefault(event.message.partition, []).append(event)
             for partition, group in sorted(groups.items()):
-                items: list[Item] = [
-                    TickItem(int(e.value))
-                    if is_tick(e.message.key, e.message.headers)
-                    else EventItem(e.message.offset, e.value, received_at(e.message.timestamp, now_ms))
-                    for e in group
-                ]
+                items = [_item(e, now_ms) for e in group]
                 with in_partition_of(group[-1]):
                     store = TableStore(topology.state)
                     result = processor(partition, store).process(items, now_ms)
@@ -76,11 +79,12 @@ def register(topology: Topology) -> None:
                         published,
                     )
 
-    if worker.ticks_enabled:
 
-        @topology.app.timer(worker.tick_interval_s, on_leader=True)  # type: ignore[untyped-decorator]
-        async def tick() -> None:
-            now = str(time.time_ns() // 1_000_000).encode()
-            for partition in range(settings.kafka.partitions):
-                topology.output.produce(settings.keyed_topic, now, TICK_KEY, tick_headers(), partition)
-            await topology.output.flush()
+def _item(event: Any, now_ms: int) -> Item:
+    """A keyed-topic record as the stage's item: a tick, a watermark marker, or an event."""
+    message = event.message
+    if is_tick(message.key, message.headers):
+        return TickItem(int(event.value))
+    if is_marker(message.key, message.headers):
+        return MarkerItem(Marker.decode(event.value))
+    return EventItem(message.offset, event.value, received_at(message.timestamp, now_ms))

@@ -24,11 +24,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from streamvane.agents import assemble, correlate, ingest
     from streamvane.topology.app import create_topology
-    from streamvane.topology.topics import ensure_topics
+    from streamvane.topology.topics import ensure_topics, partition_count
 
     settings = Settings()
     ensure_topics(settings)
-    topology = create_topology(settings)
+    topology = create_topology(settings, partition_count(settings, settings.topics.events))
     ingest.register(topology)
     correlate.register(topology)
     assemble.register(topology)

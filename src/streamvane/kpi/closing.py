@@ -1,9 +1,12 @@
 """When an interval is final, and what a late event does — decided by event time alone.
 
-* A source partition's **watermark** is the newest event time it has seen minus the reorder
-  tolerance, raised by **ticks** for idle partitions: a tick stamped ``T`` (written to the tick
-  topic, so a replay sees the same tick) promises that every event older than
-  ``T - max_delivery_delay_ms`` has been delivered. Watermarks never go back.
+* A keyed partition's **watermark** is the minimum of the input partitions' watermarks that
+  ingest's markers carry (:mod:`streamvane.stages.markers`; each is that input's newest event
+  time minus the reorder tolerance, or wall clock minus the delivery delay once it is idle), and
+  undefined until every input has reported. A **tick** stamped ``T`` (written into the keyed
+  topic, so a replay meets it at the same place) promises that every event older than
+  ``T - max_delivery_delay_ms`` has been delivered, on every input: it closes a backfill.
+  Watermarks never go back.
 * The **combined watermark** is the minimum over every partition that feeds the tables; one
   partition not heard from yet holds it at ``None``.
 * Interval ``[start, end)`` is **final** once the combined watermark reaches ``end + grace_ms``.
@@ -68,15 +71,13 @@ class ClosingPolicy:
 
 def partition_watermark(
     current_ms: int | None,
-    newest_event_ms: int | None,
-    reorder_tolerance_ms: int,
+    inputs_ms: int | None,
     tick_ms: int | None = None,
     max_delivery_delay_ms: int = 0,
 ) -> int | None:
-    """A partition's new watermark: never lower than ``current_ms``."""
-    candidates = [c for c in (current_ms,) if c is not None]
-    if newest_event_ms is not None:
-        candidates.append(newest_event_ms - reorder_tolerance_ms)
+    """A keyed partition's new watermark: never lower than ``current_ms``. ``inputs_ms`` is the
+    minimum over every input partition's marker (None while one is unheard of)."""
+    candidates = [c for c in (current_ms, inputs_ms) if c is not None]
     if tick_ms is not None:
         candidates.append(tick_ms - max_delivery_delay_ms)
     return max(candidates) if candidates else None

@@ -7,7 +7,8 @@ The steps, in order (each batch, deterministic given the store and the items):
    checked for lateness against the watermark *before* this batch (before the feed start:
    ``before-feed-start``; past the correction horizon: ``too-late``; all quarantined), then
    correlated in its conversation's correlator (loaded from the store, with that watermark).
-3. The watermark advances (newest event time − reorder tolerance, ticks − max delivery delay).
+3. The watermark advances: the minimum over the input partitions' markers, or a tick − the max
+   delivery delay (:mod:`streamvane.kpi.closing`).
 4. Conversations with a deadline up to the watermark are expired (handle without wrap-up, …).
 5. Observations (and retractions of provisional handles) are merged into the partition's cells;
    cells of already-closed intervals mark them for restatement.
@@ -28,12 +29,13 @@ import orjson
 from streamvane.genesys.events import ConversationEvent, Rejection
 from streamvane.genesys.parse import EventParser
 from streamvane.kpi.accumulator import IntervalAccumulator
-from streamvane.kpi.closing import ClosingPolicy, Lateness, partition_watermark
+from streamvane.kpi.closing import ClosingPolicy, Lateness, combined_watermark, partition_watermark
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import MINUTE_MS, IntervalGrid
 from streamvane.records.partial import Partial
 from streamvane.stages import keys, outbox
+from streamvane.stages.markers import Marker
 from streamvane.stages.outbox import PARTIALS, QUARANTINE, Output
 from streamvane.stages.store import BatchWrites, Store, recover
 
@@ -50,10 +52,18 @@ class EventItem(NamedTuple):
 
 
 class TickItem(NamedTuple):
+    """Every input partition has delivered everything older than ``tick_ms − max delivery delay``."""
+
     tick_ms: int
 
 
-Item = EventItem | TickItem
+class MarkerItem(NamedTuple):
+    """Ingest's word on its input partitions' watermarks (:mod:`streamvane.stages.markers`)."""
+
+    marker: Marker
+
+
+Item = EventItem | TickItem | MarkerItem
 
 
 class Quarantined(NamedTuple):
@@ -92,12 +102,24 @@ class _Meta:
     next_close_ms: int
     expired_minute: int
     oldest_ms: int
+    inputs: int = 0
+    input_watermarks: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, raw: bytes | None, start_ms: int) -> _Meta:
         if raw is None:
             return cls(-1, None, None, None, start_ms, start_ms // MINUTE_MS - 1, start_ms)
         return cls(**orjson.loads(raw))
+
+    def mark(self, marker: Marker) -> None:
+        self.inputs = marker.inputs
+        for partition, watermark in marker.watermarks.items():
+            known = self.input_watermarks.get(str(partition))
+            if known is None or watermark > known:
+                self.input_watermarks[str(partition)] = watermark
+
+    def inputs_watermark(self) -> int | None:
+        return combined_watermark({int(p): w for p, w in self.input_watermarks.items()}, range(self.inputs))
 
     def dump(self) -> bytes:
         return orjson.dumps({name: getattr(self, name) for name in self.__slots__})
@@ -162,6 +184,9 @@ class PartitionProcessor:
             if isinstance(item, TickItem):
                 meta.tick_ms = item.tick_ms if meta.tick_ms is None else max(meta.tick_ms, item.tick_ms)
                 continue
+            if isinstance(item, MarkerItem):
+                meta.mark(item.marker)
+                continue
             if item.offset <= meta.applied_offset:
                 result.redelivered += 1
                 continue
@@ -185,11 +210,7 @@ class PartitionProcessor:
             if meta.newest_ms is None or event.event_time_ms > meta.newest_ms:
                 meta.newest_ms = event.event_time_ms
         meta.watermark_ms = partition_watermark(
-            meta.watermark_ms,
-            meta.newest_ms,
-            cfg.kpi.reorder_tolerance_ms,
-            meta.tick_ms,
-            cfg.max_delivery_delay_ms,
+            meta.watermark_ms, meta.inputs_watermark(), meta.tick_ms, cfg.max_delivery_delay_ms
         )
         result.watermark_ms = meta.watermark_ms
         if meta.watermark_ms is not None:

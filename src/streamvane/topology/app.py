@@ -1,9 +1,11 @@
 """The Faust app of a Streamvane worker, configured from Settings; agents register on it.
 
-Ticks travel in the re-keyed event topic itself, as records with the key :data:`TICK_KEY` and
-the header ``streamvane.tick``: a tick then has a definite place among its partition's events,
-so a replay meets every tick at the same point and makes the same closing decisions. (A separate
-tick topic would be interleaved with the events in whatever order the consumer fetched them.)
+Ticks and watermark markers travel in the re-keyed event topic itself, as records with the keys
+:data:`TICK_KEY` / :data:`~streamvane.stages.markers.MARKER_KEY` and the header
+``streamvane.tick`` / ``streamvane.marker``: each then has a definite place among its
+partition's events, so a replay meets it at the same point and makes the same closing decisions.
+(A separate topic would be interleaved with the events in whatever order the consumer fetched
+them.)
 
 Built by a function, not at import time, so tests and tools create apps with their own settings
 (no module-level app, no import cycle with the agents).
@@ -17,6 +19,7 @@ from typing import Any
 import faust
 
 from streamvane.settings import Settings
+from streamvane.stages.markers import MARKER_KEY
 from streamvane.topology.metrics import WorkerMetrics
 from streamvane.topology.output import OutputProducer
 
@@ -28,11 +31,23 @@ def tick_headers() -> list[tuple[str, bytes]]:
     return [(TICK_HEADER, b"1")]
 
 
+MARKER_HEADER = "streamvane.marker"
+
+
+def marker_headers() -> list[tuple[str, bytes]]:
+    return [(MARKER_HEADER, b"1")]
+
+
 def is_tick(key: bytes | None, headers: Any) -> bool:
-    if key != TICK_KEY:
-        return False
-    names = headers.keys() if isinstance(headers, dict) else [name for name, _ in headers or ()]
-    return TICK_HEADER in names
+    return key == TICK_KEY and TICK_HEADER in _names(headers)
+
+
+def is_marker(key: bytes | None, headers: Any) -> bool:
+    return key == MARKER_KEY and MARKER_HEADER in _names(headers)
+
+
+def _names(headers: Any) -> list[str]:
+    return list(headers.keys()) if isinstance(headers, dict) else [name for name, _ in headers or ()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +64,7 @@ class Topology:
     assembly: Any
     output: OutputProducer
     metrics: WorkerMetrics
+    input_partitions: int
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
@@ -62,7 +78,8 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> An
     )
 
 
-def create_topology(settings: Settings) -> Topology:
+def create_topology(settings: Settings, input_partitions: int) -> Topology:
+    """The app over ``settings``; the event topic has ``input_partitions`` (markers name each)."""
     worker, topics = settings.worker, settings.topics
     n = settings.kafka.partitions
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -101,4 +118,5 @@ def create_topology(settings: Settings) -> Topology:
         assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
         output=OutputProducer(settings.kafka.bootstrap_servers),
         metrics=WorkerMetrics(),
+        input_partitions=input_partitions,
     )

@@ -119,3 +119,12 @@ def delete_topics(settings: Settings) -> None:
     if doomed:
         for future in admin.delete_topics(doomed, operation_timeout=30).values():
             future.result(timeout=60)
+
+
+def partition_count(settings: Settings, topic: str) -> int:
+    """How many partitions ``topic`` has now (it must exist)."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    metadata = admin.list_topics(topic, timeout=30).topics[topic]
+    if metadata.error is not None:
+        raise RuntimeError(f"cannot read topic {topic}: {metadata.error}")
+    return len(metadata.partitions)

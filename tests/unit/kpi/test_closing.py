@@ -43,10 +43,10 @@ def test_the_combined_watermark_waits_for_every_partition_and_takes_the_minimum(
 
 
 def test_ticks_move_an_idle_partition_forward_and_nothing_moves_a_watermark_back() -> None:
-    assert partition_watermark(None, None, 1_000) is None
-    assert partition_watermark(None, 10_000, 1_000) == 9_000
-    assert partition_watermark(9_000, None, 1_000, tick_ms=50_000, max_delivery_delay_ms=5_000) == 45_000
-    assert partition_watermark(45_000, 20_000, 1_000) == 45_000
+    assert partition_watermark(None, None) is None
+    assert partition_watermark(None, 9_000) == 9_000
+    assert partition_watermark(9_000, None, tick_ms=50_000, max_delivery_delay_ms=5_000) == 45_000
+    assert partition_watermark(45_000, 20_000) == 45_000
 
 
 @given(st.integers(0, 10**7), st.integers(0, 10**7), st.integers(0, 10**13), st.integers(0, 10**13))
