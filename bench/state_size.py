@@ -7,7 +7,8 @@ N agents (issue 9 asks for 5,000 agents × 24 h), streaming the events from a fi
 
 * **worker state**: the bytes the correlate stage keeps in its table (conversation state, cells,
   dimensions, deadline index) at the end of the day, before RocksDB's compression, per key kind;
-  run through the stage code itself (:class:`PartitionProcessor`, 4 partitions, batches of 2,000);
+  run through the stage code itself (:class:`PartitionProcessor`, 4 partitions, batches of 2,000,
+  each followed by ingest's watermark marker);
 * **offline compute**: events/s and the peak RSS of ``compute`` over the same file, in-process.
 
 Run: ``python -m bench.state_size --events FILE`` (make one with
@@ -31,7 +32,8 @@ from streamvane.genesys.parse import EventParser
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid
-from streamvane.stages.correlate import EventItem, PartitionProcessor, ProcessorConfig, TickItem
+from streamvane.stages.correlate import EventItem, Item, MarkerItem, PartitionProcessor, ProcessorConfig
+from streamvane.stages.markers import InputProgress
 from streamvane.stages.outbox import clear
 from streamvane.stages.plan import base_grid, closing_policy
 from streamvane.stages.store import DictStore
@@ -66,7 +68,7 @@ def worker_state(events: Path, kpi: KpiConfig) -> tuple[int, dict[str, tuple[int
         PartitionProcessor(ProcessorConfig(kpi, base, closing, start, 60_000, p), stores[p])
         for p in range(PARTITIONS)
     ]
-    pending: list[list[EventItem | TickItem]] = [[] for _ in range(PARTITIONS)]
+    pending: list[list[Item]] = [[] for _ in range(PARTITIONS)]
     offsets = [0] * PARTITIONS
     count = 0
     started = time.perf_counter()
@@ -76,6 +78,8 @@ def worker_state(events: Path, kpi: KpiConfig) -> tuple[int, dict[str, tuple[int
         clear(stores[p])
         pending[p] = []
 
+    progress = InputProgress(1, kpi.reorder_tolerance_ms)
+    parser = EventParser()
     with events.open("rb") as stream:
         for line in read_lines(stream, 1 << 20):
             assert isinstance(line, bytes)
@@ -83,8 +87,15 @@ def worker_state(events: Path, kpi: KpiConfig) -> tuple[int, dict[str, tuple[int
             pending[p].append(EventItem(offsets[p], line))
             offsets[p] += 1
             count += 1
-            if len(pending[p]) >= BATCH:
-                run(p)
+            event = parser.parse(line, 2**62)
+            if isinstance(event, ConversationEvent):
+                progress.observe(0, event.event_time_ms)
+            if count % BATCH == 0:  # an ingest batch: its marker follows it into every partition
+                marker = progress.marker()
+                for q in range(PARTITIONS):
+                    if marker is not None:
+                        pending[q].append(MarkerItem(marker))
+                    run(q)
     for p in range(PARTITIONS):
         run(p)
     rate = count / (time.perf_counter() - started)
