@@ -64,7 +64,8 @@ def run_day(run: WorkerRun, lines: list[bytes] | None = None) -> tuple[list[byte
     run.start()
     run.produce_events(lines)
     run.wait_keyed(len(lines))
-    run.tick(TICK_MS)
+    closed = run.close_backfill(TICK_MS)
+    assert f"written to {run.partitions} partitions of {run.topics['keyed']}" in closed
     return lines, run.read_records(covered)
 
 

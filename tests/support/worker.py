@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,20 @@ class WorkerRun(ProcessControl):
                 self.topics["keyed"], key=TICK_KEY, value=str(tick_ms).encode(), partition=p, headers=headers
             )
         assert producer.flush(30) == 0
+
+    def close_backfill(self, tick_ms: int) -> str:
+        """The same, the way an operator does it: `streamvane close-backfill --until`."""
+        until = datetime.fromtimestamp(tick_ms / 1000, UTC).isoformat()
+        done = subprocess.run(
+            [sys.executable, "-m", "streamvane", "close-backfill", "--until", until],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     def _read(self, topic: str, enough: Callable[[list[Any]], bool], timeout: float) -> list[Any]:
         """Messages of ``topic`` from the start until ``enough`` says so (or the timeout)."""

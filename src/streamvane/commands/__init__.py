@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from streamvane.commands import compute, demo, dispatch, dlq, profiles, replay, simulate, worker
+from streamvane.commands import (
+    close_backfill,
+    compute,
+    demo,
+    dispatch,
+    dlq,
+    profiles,
+    replay,
+    simulate,
+    worker,
+)
 
 
 def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,3 +26,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     profiles.register(sub)
     dispatch.register(sub)
     dlq.register(sub)
+    close_backfill.register(sub)

@@ -1,0 +1,53 @@
+"""``streamvane close-backfill``: declare a backfill finished, so its last intervals close.
+
+With ticks off (a backfill of history), the watermark moves only with the input partitions'
+markers, and an input partition that got no events holds it back; nothing closes the tail. This
+writes a tick stamped ``--until`` into every keyed partition, after what ingest has forwarded:
+every event older than ``until − worker.max_delivery_delay_ms`` is promised delivered, on every
+input partition. Run it once ingest has read the whole backfill (its group's lag on the event
+topic is 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from streamvane.kpi.intervals import format_instant, parse_instant
+from streamvane.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "close-backfill",
+        help="close every interval of a finished backfill (a tick into every keyed partition)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--until", required=True, help="ISO-8601 instant with offset: everything before it is in")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamvane.topology.app import TICK_KEY, tick_headers
+    from streamvane.topology.output import OutputProducer
+
+    settings = Settings()
+    try:
+        until_ms = parse_instant(args.until)
+    except ValueError as exc:
+        sys.stderr.write(f"close-backfill: {exc}\n")
+        return 2
+    producer = OutputProducer(settings.kafka.bootstrap_servers)
+    value = str(until_ms).encode()
+    for partition in range(settings.kafka.partitions):
+        producer.produce(settings.keyed_topic, value, TICK_KEY, tick_headers(), partition)
+    left = producer.flush_now(30)
+    if left:
+        sys.stderr.write(f"close-backfill: {left} ticks not acknowledged by the broker\n")
+        return 1
+    sys.stdout.write(
+        f"close-backfill: tick {format_instant(until_ms)} written to {settings.kafka.partitions} partitions "
+        f"of {settings.keyed_topic}\n"
+    )
+    return 0
