@@ -434,9 +434,9 @@ def test_the_event_topic_keeps_its_history_unlimited_by_default(kafka_bootstrap:
         kafka.delete_topics(kafka_bootstrap, [events])
 
 
-@pytest.mark.parametrize("input_partitions", [1, 4, 8])
+@pytest.mark.parametrize(("input_partitions", "workers"), [(1, 1), (4, 1), (8, 1), (4, 2)])
 def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_one_revision(
-    kafka_bootstrap: str, tmp_path: Path, input_partitions: int
+    kafka_bootstrap: str, tmp_path: Path, input_partitions: int, workers: int
 ) -> None:
     """Ingest interleaves the input partitions in fetch order, so a keyed partition may hold hours
     of one before the first events of another; and wall-clock ticks must not close what the
@@ -455,10 +455,16 @@ def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_
         partitions=input_partitions,
     )
     run.env["STREAMVANE_WORKER__TICKS_ENABLED"] = "true"
+    others: list[subprocess.Popen[bytes]] = []
     try:
         lines = [line for _, line in delivery(spec, simulate(spec))]
         run.produce_events(lines, input_partitions=input_partitions)  # the backlog, before the worker
         run.start()
+        for n in range(1, workers):  # more workers in the same group, each with its own state dir
+            env = {**run.env, "STREAMVANE_DATA_DIR": str(tmp_path / f"state-{n}")}
+            with (tmp_path / f"worker-{n}.log").open("ab") as out:
+                command = [sys.executable, "-m", "streamvane", "worker", "--loglevel", "info"]
+                others.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
 
         def day_delivered(records: list[FeedRecord]) -> bool:
             return all(
@@ -477,5 +483,9 @@ def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_
             )
             assert all(r.revision == 1 for r in mine), "each interval exactly once"
         assert list(read_to_end(kafka_bootstrap, run.topics["quarantine"])) == [], "nothing quarantined"
+        assert all(other.poll() is None for other in others), "every worker is still running"
     finally:
+        for other in others:
+            other.terminate()
+            other.wait(timeout=60)
         run.cleanup()
