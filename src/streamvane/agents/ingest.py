@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 from streamvane.genesys.events import ConversationEvent, Rejection
-from streamvane.genesys.parse import EventParser
 from streamvane.stages.markers import MARKER_KEY, InputProgress
 from streamvane.stages.quarantine import quarantine_message
 from streamvane.topology.app import Topology, marker_headers
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 def register(topology: Topology) -> None:
     settings = topology.settings
     worker, kpi = settings.worker, settings.kpi
-    parser = EventParser(max_clock_skew_ms=kpi.max_clock_skew_ms, max_duration_ms=kpi.max_duration_ms)
+    parser = kpi.event_parser()
     metrics = topology.metrics
     output, keyed, quarantine = topology.output, settings.keyed_topic, settings.topics.quarantine
     progress = InputProgress(topology.input_partitions, kpi.reorder_tolerance_ms)

@@ -15,7 +15,7 @@ from streamvane.commands.progress import Progress
 from streamvane.genesys.events import Rejection
 from streamvane.genesys.lines import OversizedLine, read_lines
 from streamvane.kpi.aggregates_response import aggregates_response
-from streamvane.kpi.compute import compute, parser_for
+from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig, ServiceLevelTarget, load_kpi_config
 from streamvane.kpi.intervals import Granularity, IntervalGrid
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"compute: cannot read {args.events}: {exc.strerror}\n")
         return 1
-    parser = parser_for(config)
+    parser = config.event_parser()
     with stream:
         now_ms = time.time_ns() // 1_000_000
         lines = _lines(stream, parser.max_bytes, progress)

@@ -39,11 +39,6 @@ class ComputeReport:
     correlation: CorrelationCounts = field(default_factory=CorrelationCounts)
 
 
-def parser_for(config: KpiConfig) -> EventParser:
-    """The parser with the limits the KPI config sets (clock skew, longest duration)."""
-    return EventParser(max_clock_skew_ms=config.max_clock_skew_ms, max_duration_ms=config.max_duration_ms)
-
-
 def compute(
     lines: Iterable[bytes | OversizedLine],
     grid: IntervalGrid,
@@ -53,7 +48,7 @@ def compute(
     parser: EventParser | None = None,
 ) -> tuple[IntervalAggregator, ComputeReport]:
     """Aggregate every line (one JSON event each; blank lines are skipped) into ``grid``."""
-    parse = (parser or parser_for(config)).parse
+    parse = (parser or config.event_parser()).parse
     aggregator = IntervalAggregator(grid)
     correlator = Correlator(config, aggregator, follow_newest=True)
     report = ComputeReport(correlation=correlator.counts)

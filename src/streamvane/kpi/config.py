@@ -12,6 +12,8 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from streamvane.genesys.parse import EventParser
+
 
 class ServiceLevelTarget(BaseModel):
     """A queue's service level for one media type: ``percentage`` answered within ``duration_ms``.
@@ -93,6 +95,11 @@ class KpiConfig(BaseModel):
         gt=0,
         description="Longest plausible duration field; longer ones are invalid-value.",
     )
+
+    def event_parser(self) -> EventParser:
+        """The parser with the input limits this config sets (clock skew, longest duration): the
+        one ingest, the correlate stage and offline compute all use."""
+        return EventParser(max_clock_skew_ms=self.max_clock_skew_ms, max_duration_ms=self.max_duration_ms)
 
     def queue_wait_limit_ms(self, media_type: str) -> int:
         return self.max_queue_wait_by_media_ms.get(media_type, self.max_queue_wait_ms)

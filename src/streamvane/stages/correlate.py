@@ -133,20 +133,19 @@ class _BatchCells:
     deltas: dict[tuple[int, str, str], IntervalAccumulator] = field(default_factory=dict)
 
     def record(self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int) -> None:
-        key = (self.base.start_of(at_ms), queue_id, media_type)
-        acc = self.deltas.get(key)
-        if acc is None:
-            acc = self.deltas[key] = IntervalAccumulator()
-        acc.add(metric, value)
+        self._delta(queue_id, media_type, at_ms).add(metric, value)
 
     def record_provisional(
         self, queue_id: str, media_type: str, metric: str, value: int, at_ms: int, multiplicity: int
     ) -> None:
+        self._delta(queue_id, media_type, at_ms).add_provisional(metric, value, multiplicity)
+
+    def _delta(self, queue_id: str, media_type: str, at_ms: int) -> IntervalAccumulator:
         key = (self.base.start_of(at_ms), queue_id, media_type)
         acc = self.deltas.get(key)
         if acc is None:
             acc = self.deltas[key] = IntervalAccumulator()
-        acc.add_provisional(metric, value, multiplicity)
+        return acc
 
 
 class PartitionProcessor:
@@ -154,9 +153,7 @@ class PartitionProcessor:
 
     def __init__(self, config: ProcessorConfig, store: Store, parser: EventParser | None = None) -> None:
         self.config, self.store = config, store
-        self.parser = parser or EventParser(
-            max_clock_skew_ms=config.kpi.max_clock_skew_ms, max_duration_ms=config.kpi.max_duration_ms
-        )
+        self.parser = parser or config.kpi.event_parser()
 
     def process(self, items: Iterable[Item], now_ms: int) -> BatchResult:
         """Apply one batch; its state changes and outbox are committed together (see BatchWrites)."""
