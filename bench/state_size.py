@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import resource
 import time
-import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -32,7 +31,8 @@ from streamvane.genesys.parse import EventParser
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid
-from streamvane.stages.correlate import EventItem, Item, MarkerItem, PartitionProcessor, ProcessorConfig
+from streamvane.stages.correlate import PartitionProcessor, ProcessorConfig, bundle_items
+from streamvane.stages.ingest import IngestStage, SourceRecord
 from streamvane.stages.markers import InputProgress
 from streamvane.stages.outbox import clear
 from streamvane.stages.plan import base_grid, closing_policy
@@ -50,11 +50,6 @@ KINDS = {
 }
 
 
-def _partition(raw: bytes) -> int:
-    start = raw.find(b'"conversationId":"') + 18
-    return zlib.crc32(raw[start : raw.index(b'"', start)]) % PARTITIONS
-
-
 def worker_state(events: Path, kpi: KpiConfig) -> tuple[int, dict[str, tuple[int, int]], float]:
     """Events, then (keys, bytes) per key kind of every partition's store at the end, and events/s."""
     stores = [DictStore() for _ in range(PARTITIONS)]
@@ -68,36 +63,28 @@ def worker_state(events: Path, kpi: KpiConfig) -> tuple[int, dict[str, tuple[int
         PartitionProcessor(ProcessorConfig(kpi, base, closing, start, 60_000, p), stores[p])
         for p in range(PARTITIONS)
     ]
-    pending: list[list[Item]] = [[] for _ in range(PARTITIONS)]
+    ingest = IngestStage(EventParser(), PARTITIONS, InputProgress(1, kpi.reorder_tolerance_ms), "events")
     offsets = [0] * PARTITIONS
     count = 0
     started = time.perf_counter()
+    batch: list[SourceRecord] = []
 
-    def run(p: int) -> None:
-        processors[p].process(pending[p], now_ms=2**62)
-        clear(stores[p])
-        pending[p] = []
+    def run() -> None:
+        """An ingest batch: its bundles (the marker last) into every partition, then correlate."""
+        items = bundle_items(ingest.process(batch, now_ms=2**62).bundles, offsets)
+        for p in range(PARTITIONS):
+            processors[p].process(items.get(p, []), now_ms=2**62)
+            clear(stores[p])
+        batch.clear()
 
-    progress = InputProgress(1, kpi.reorder_tolerance_ms)
-    parser = EventParser()
     with events.open("rb") as stream:
         for line in read_lines(stream, 1 << 20):
             assert isinstance(line, bytes)
-            p = _partition(line)
-            pending[p].append(EventItem(offsets[p], line))
-            offsets[p] += 1
+            batch.append(SourceRecord(line, None, 0, count, None))
             count += 1
-            event = parser.parse(line, 2**62)
-            if isinstance(event, ConversationEvent):
-                progress.observe(0, event.event_time_ms)
-            if count % BATCH == 0:  # an ingest batch: its marker follows it into every partition
-                marker = progress.marker()
-                for q in range(PARTITIONS):
-                    if marker is not None:
-                        pending[q].append(MarkerItem(marker))
-                    run(q)
-    for p in range(PARTITIONS):
-        run(p)
+            if count % BATCH == 0:
+                run()
+    run()
     rate = count / (time.perf_counter() - started)
     sizes: Counter[str] = Counter()
     keys: Counter[str] = Counter()

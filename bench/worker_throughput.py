@@ -1,105 +1,190 @@
-"""Sustained events/s of one `streamvane worker` process against the raw consume rate of the same
-topic with a bare aiokafka consumer, in the same run, on the local broker. Target (issue 4): at
-least 25,000 events/s per worker process on this 2-core machine with the broker beside it, and at
-least 50 % of the raw rate.
+"""Events/s of one `streamvane worker` process on a backlog, against the raw consume rate of the
+same topic and the in-process core, in one run, on the local broker (issue 10).
 
-A third row is a Faust agent that only batches the same topic and does nothing: Faust's own
-ceiling on this machine, which bounds any Faust-based worker.
+Rows:
 
-The worker's time runs from its "Ready" log line to the moment its consumer group has committed
-both the input topic and the re-keyed topic to their ends (Faust commits every few seconds, so
-large inputs keep that granularity small).
+* **raw consume** — a bare confluent-kafka batch consumer reading the input topic to its end;
+* **core, in process** — the stages the worker runs (ingest's parse and bundling, correlate on
+  in-memory stores) over the same events, no Kafka;
+* **worker, end to end** — the events already in a 4-partition input topic, the worker started:
+  from its "Ready" line until its own metrics say every event was applied by correlate (raw
+  topic → bundles → correlated state → partials), with the CPU µs per event of the worker
+  process (user + system, from ``/proc``).
 
-Run: ``make bench`` (starts Kafka) or ``python -m bench.worker_throughput [--agents N --hours H]``.
+Targets: the worker ≥ 25,000 events/s and ≥ 20 % of the core rate.
+
+``--day-events FILE`` (from ``streamvane simulate --agents 5000 --hours 24``) adds the day
+replayed by offset reset: the day sits in the input, a worker of a fresh app id reads it from
+the start (what ``--reset-offsets --to-earliest`` does to a group), closed by
+``close-backfill``; reported: wall time to the last feed record, and the revisions per interval.
+
+Run: ``make bench`` or ``python -m bench.worker_throughput [--agents N --hours H] [--day-events FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
+import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from confluent_kafka import Consumer
 
 from bench.report import emit
+from streamvane.commands.processes import free_port
+from streamvane.genesys.lines import read_lines
+from streamvane.genesys.parse import EventParser
+from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import format_instant
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
+from streamvane.stages import outbox
+from streamvane.stages.correlate import PartitionProcessor, ProcessorConfig, TickItem, bundle_items
+from streamvane.stages.ingest import IngestStage, SourceRecord
+from streamvane.stages.markers import InputProgress
+from streamvane.stages.plan import base_grid, closing_policy
+from streamvane.stages.store import DictStore
 from tests.support import kafka
 from tests.support.worker import WorkerRun
 
 TARGET = 25_000
+TARGET_SHARE_OF_CORE = 0.20
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
-async def raw_rate(bootstrap: str, topic: str, partitions: int, expected: int) -> float:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+def raw_rate(bootstrap: str, topic: str, expected: int) -> float:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-raw-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
     )
-    await consumer.start()
     try:
-        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
-        await consumer.seek_to_beginning()
+        consumer.subscribe([topic])
         seen, started = 0, time.perf_counter()
         while seen < expected:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            seen += sum(len(records) for records in batch.values())
+            seen += sum(1 for m in consumer.consume(10_000, 1.0) if not m.error())
         return expected / (time.perf_counter() - started)
     finally:
-        await consumer.stop()
+        consumer.close()
 
 
-def faust_noop_rate(bootstrap: str, topic: str, expected: int, tmp: Path, mode: str) -> float:
-    """Events/s of a Faust agent that only batches (bench/faust_noop_app.py): Faust's own ceiling."""
-    result = tmp / f"noop-{mode}.txt"
-    env = {
-        "NOOP_MODE": mode,
-        "NOOP_FETCH_BYTES": str(16 * 1024 * 1024),  # the worker's default max_fetch_bytes
-        **os.environ,
-        "NOOP_APP_ID": f"noop-{uuid.uuid4().hex[:8]}",
-        "NOOP_DATADIR": str(tmp / "noop-data"),
-        "NOOP_BOOTSTRAP": bootstrap,
-        "NOOP_TOPIC": topic,
-        "NOOP_EXPECTED": str(expected),
-        "NOOP_RESULT": str(result),
-    }
-    app = Path(__file__).with_name("faust_noop_app.py")
-    with (tmp / "noop.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(app), "worker", "-l", "warn"], env=env, stdout=log, stderr=log
+def core_rate(lines: list[bytes], partitions: int, start_ms: int, batch: int = 5000) -> float:
+    """Ingest + correlate stages on dict stores, batched as the worker batches."""
+    kpi = KpiConfig()
+    base = base_grid()
+    closing = closing_policy(())
+    ingest = IngestStage(EventParser(), partitions, InputProgress(1, kpi.reorder_tolerance_ms), "events")
+    stores = [DictStore() for _ in range(partitions)]
+    processors = [
+        PartitionProcessor(ProcessorConfig(kpi, base, closing, start_ms, 60_000, p), stores[p])
+        for p in range(partitions)
+    ]
+    offsets = [0] * partitions
+    started = time.perf_counter()
+    for first in range(0, len(lines), batch):
+        records = [
+            SourceRecord(raw, None, 0, first + i, None) for i, raw in enumerate(lines[first : first + batch])
+        ]
+        items = bundle_items(ingest.process(records, now_ms=2**62).bundles, offsets)
+        for p in range(partitions):
+            processors[p].process(items.get(p, []), now_ms=2**62)
+            outbox.clear(stores[p])
+    for p in range(partitions):
+        processors[p].process([TickItem(2**61)], now_ms=2**62)
+    return len(lines) / (time.perf_counter() - started)
+
+
+def metric(port: int, name: str) -> float:
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+def worker_run(run: WorkerRun, expected_applied: int, timeout_s: float) -> tuple[float, float, float]:
+    """(events/s from Ready to the last event applied, CPU µs per event, seconds to Ready)."""
+    port = free_port()
+    run.env["STREAMVANE_WORKER__METRICS_PORT"] = str(port)
+    launched = time.perf_counter()
+    run.start()
+    run.wait_ready(timeout=300)
+    assert run.proc is not None
+    ready = time.perf_counter()
+    applied_at_ready = metric(port, "streamvane_events_applied_total")
+    cpu_at_ready = cpu_s(run.proc.pid)
+    while (applied := metric(port, "streamvane_events_applied_total")) < expected_applied:
+        run.assert_alive()
+        if time.perf_counter() - ready > timeout_s:
+            raise AssertionError(f"applied {applied} of {expected_applied} in {timeout_s} s")
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - ready
+    events = applied - applied_at_ready
+    cpu = cpu_s(run.proc.pid) - cpu_at_ready
+    return events / elapsed, cpu / events * 1e6, ready - launched
+
+
+def valid_count(lines: list[bytes]) -> int:
+    parser = EventParser()
+    return sum(1 for line in lines if type(parser.parse(line, 2**62)).__name__ == "ConversationEvent")
+
+
+def day_replay(bootstrap: str, events: Path, partitions: int) -> dict[str, object]:
+    with events.open("rb") as stream:
+        lines = [line for line in read_lines(stream, 1 << 20) if isinstance(line, bytes)]
+    first_ms = int(lines[0].split(b'"eventTime":', 1)[1].split(b",", 1)[0])
+    last_ms = max(int(line.split(b'"eventTime":', 1)[1].split(b",", 1)[0]) for line in lines[-1000:])
+    profile = {"id": "wfm-utc-15", "version": 1, "cadence": "PT15M", "time_zone": "UTC"}
+    with tempfile.TemporaryDirectory() as tmp:
+        run = WorkerRun(
+            bootstrap,
+            Path(tmp),
+            [profile],
+            feed_start=format_instant(first_ms - 3_600_000),
+            partitions=partitions,
         )
         try:
-            deadline = time.monotonic() + 600
-            while not result.exists() and time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.2)
+            produced = time.perf_counter()
+            run.produce_events(lines, input_partitions=partitions)
+            produce_s = time.perf_counter() - produced
+            count = len(lines)
+            del lines
+            started = time.perf_counter()
+            run.start()
+            run.wait_ready(timeout=300)
+            run.wait_ingested(timeout=3600)
+            end_ms = last_ms + 2 * 3_600_000
+            run.close_backfill(end_ms)
+            last_start = ((last_ms // 900_000) - 1) * 900_000
+            records = run.read_records(
+                lambda rs: any(r.interval_start_ms >= last_start for r in rs), timeout=3600
+            )
+            wall = time.perf_counter() - started
         finally:
-            proc.terminate()
-            proc.wait(60)
-    seen, seconds = result.read_text().split()
-    return int(seen) / float(seconds)
-
-
-def group_done(run: WorkerRun) -> bool:
-    from confluent_kafka import Consumer
-    from confluent_kafka import TopicPartition as TP
-
-    consumer = Consumer({"bootstrap.servers": run.bootstrap, "group.id": run.app_id})
-    try:
-        for topic in (run.topics["events"], run.topics["keyed"]):
-            parts = [TP(topic, p) for p in range(run.partitions)]
-            for tp in consumer.committed(parts, timeout=10):
-                low, high = consumer.get_watermark_offsets(tp, timeout=10)
-                if high > low and tp.offset < high:
-                    return False
-        return True
-    finally:
-        consumer.close()
+            run.cleanup()
+    revisions = Counter(r.interval_start_ms for r in records)
+    return {
+        "day_events": count,
+        "day_produce_s": produce_s,
+        "day_replay_wall_s": wall,
+        "day_replay_events_per_s": count / wall,
+        "day_intervals": len(revisions),
+        "day_max_revisions_per_interval": max(revisions.values()),
+        "day_target_wall_s": 300,
+    }
 
 
 def main() -> None:
@@ -107,58 +192,41 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--hours", type=float, default=6.0)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--batch-within-s", type=float, default=1.0)
+    parser.add_argument("--day-events", type=Path)
     args = parser.parse_args()
     spec = SimulationSpec(agents=args.agents, hours=args.hours, seed=7)
     lines = [line for _, line in delivery(spec, simulate(spec))]
     bootstrap = kafka.default_bootstrap()
     dims = [{"queue_id": q, "media_type": s.media_type} for q, s in queue_directory(spec).items()]
     profiles = [{"id": "bench-15", "version": 1, "cadence": "PT15M", "dimensions": dims}]
+    feed_start = format_instant(spec.start_ms - 3_600_000)
+    core = core_rate(lines, args.partitions, spec.start_ms - 3_600_000)
     with tempfile.TemporaryDirectory() as tmp:
-        run = WorkerRun(
-            bootstrap,
-            Path(tmp),
-            profiles,
-            feed_start=format_instant(spec.start_ms),
-            partitions=args.partitions,
-        )
-        run.env["STREAMVANE_WORKER__BATCH_SIZE"] = str(args.batch_size)
-        run.env["STREAMVANE_WORKER__BATCH_WITHIN_S"] = str(args.batch_within_s)
+        run = WorkerRun(bootstrap, Path(tmp), profiles, feed_start=feed_start, partitions=args.partitions)
         try:
             run.produce_events(lines, input_partitions=args.partitions)
-            raw = asyncio.run(raw_rate(bootstrap, run.topics["events"], args.partitions, len(lines)))
-            noop = faust_noop_rate(bootstrap, run.topics["events"], len(lines), Path(tmp), "take")
-            noop_iterate = faust_noop_rate(bootstrap, run.topics["events"], len(lines), Path(tmp), "iterate")
-            run.start()
-            run.wait_ready()
-            started = time.perf_counter()
-            run.wait_keyed(len(lines), timeout=900)
-            while not group_done(run):
-                run.assert_alive()
-                time.sleep(0.25)
-            worker = len(lines) / (time.perf_counter() - started)
+            raw = raw_rate(bootstrap, run.topics["events"], len(lines))
+            worker, cpu_us, to_ready = worker_run(run, valid_count(lines), timeout_s=1800)
         finally:
             run.cleanup()
+    extra: dict[str, object] = {
+        "events": len(lines),
+        "input_partitions": args.partitions,
+        "worker_seconds_to_ready": to_ready,
+        "worker_cpu_us_per_event": cpu_us,
+        "worker_share_of_core": worker / core,
+        "target_events_per_s": TARGET,
+        "target_share_of_core": TARGET_SHARE_OF_CORE,
+        "target_met": worker >= TARGET and worker / core >= TARGET_SHARE_OF_CORE,
+    }
+    if args.day_events is not None:
+        extra |= day_replay(bootstrap, args.day_events, args.partitions)
     rows = [
-        {"consumer": "bare aiokafka consumer (raw)", "events_per_s": raw},
-        {"consumer": "Faust agent doing nothing (take_events)", "events_per_s": noop},
-        {"consumer": "Faust agent doing nothing (one event at a time)", "events_per_s": noop_iterate},
-        {"consumer": "streamvane worker (ingest + correlate)", "events_per_s": worker},
+        {"what": "raw consume (confluent-kafka batch consumer)", "events_per_s": raw},
+        {"what": "core, in process (ingest + correlate stages)", "events_per_s": core},
+        {"what": "worker, end to end (raw topic -> applied, partials)", "events_per_s": worker},
     ]
-    emit(
-        "worker_throughput",
-        rows,
-        {
-            "events": len(lines),
-            "partitions": args.partitions,
-            "batch_size": args.batch_size,
-            "batch_within_s": args.batch_within_s,
-            "worker_to_raw_ratio": worker / raw,
-            "target_events_per_s": TARGET,
-            "target_met": worker >= TARGET and worker / raw >= 0.5,
-        },
-    )
+    emit("worker_throughput", rows, extra)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,16 @@ class WorkerSettings(BaseModel):
         "2026-01-01T00:00:00Z",
         description="First interval (ISO-8601 instant) the feeds cover; earlier events quarantine.",
     )
-    batch_size: int = Field(1000, ge=1, description="Events per processing batch.")
+    batch_size: int = Field(1000, ge=1, description="Partials per assembly batch.")
+    ingest_batch_size: int = Field(
+        5000, ge=1, description="Input records ingest reads, validates and bundles per batch."
+    )
+    bundles_per_batch: int = Field(
+        16, ge=1, description="Keyed-topic records (bundles of events, ticks) correlate takes per batch."
+    )
+    max_bundle_bytes: int = Field(
+        512 * 1024, ge=4096, le=900 * 1024, description="Largest bundle ingest writes (below Kafka's 1 MiB)."
+    )
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     tick_interval_s: float = Field(1.0, gt=0, description="How often the leader writes wall-clock ticks.")
     ticks_enabled: bool = Field(True, description="Write wall-clock ticks (off for backfills of history).")
@@ -92,6 +101,12 @@ class WorkerSettings(BaseModel):
         16 * 1024 * 1024,
         gt=0,
         description="Consumer fetch size per partition (Faust's 1 MiB default halves throughput).",
+    )
+    ingest_partition_fetch_bytes: int = Field(
+        256 * 1024,
+        gt=0,
+        description="Ingest's fetch size per input partition: small, so a batch interleaves partitions "
+        "instead of reading hours of one before the next.",
     )
     block_cache_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="RocksDB block cache per table partition."
@@ -181,6 +196,12 @@ class Settings(BaseSettings):
     @property
     def partials_topic(self) -> str:
         return self.topics.partials or f"{self.worker.app_id}.partials.v1"
+
+    @property
+    def ingest_group(self) -> str:
+        """Ingest's consumer group on the event topic (the app id's own; the Faust agents' group
+        is the app id itself)."""
+        return f"{self.worker.app_id}-ingest"
 
     @property
     def state_dir(self) -> Path:

@@ -63,7 +63,7 @@ def run_day(run: WorkerRun, lines: list[bytes] | None = None) -> tuple[list[byte
     lines = lines if lines is not None else [line for _, line in delivery(SPEC, simulate(SPEC))]
     run.start()
     run.produce_events(lines)
-    run.wait_keyed(len(lines))
+    run.wait_ingested()
     closed = run.close_backfill(TICK_MS)
     assert f"written to {run.partitions} partitions of {run.topics['keyed']}" in closed
     return lines, run.read_records(covered)
@@ -107,8 +107,13 @@ def test_late_event_restates_once_and_one_beyond_the_horizon_is_quarantined(run:
         assert record.idempotency_key != before.idempotency_key
         assert offered(record, queue) == offered(before, queue) + 1
         assert record.interval_start_ms <= restated_at < record.interval_end_ms
-    quarantined = run.read_quarantine(1)
-    assert [(raw, headers["reason"]) for raw, headers in quarantined] == [(too_late, b"too-late")]
+    [(value, headers)] = run.read_quarantine(1)
+    reference = orjson.loads(value)
+    assert (headers["reason"], headers["by-reference"]) == (b"too-late", b"true")
+    assert reference["event"]["conversation_id"] == "late-2"
+    assert run.read_at(reference["topic"], reference["partition"], reference["offset"]) == too_late, (
+        "the reference names the refused input record"
+    )
 
 
 def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(run: WorkerRun) -> None:
@@ -128,7 +133,7 @@ def test_malformed_input_is_quarantined_with_reasons_and_the_worker_keeps_going(
     run.env["STREAMVANE_WORKER__METRICS_PORT"] = str(port)
     run.start()
     run.produce_events(bad[:3] + lines + bad[3:], input_partitions=1)
-    run.wait_keyed(len(lines))
+    run.wait_ingested()
     run.tick(TICK_MS)
     records = run.read_records(covered)
     reasons = sorted(headers["reason"].decode() for _, headers in run.read_quarantine(len(bad)))
@@ -175,7 +180,7 @@ def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: 
         run.kill()
         run.start()
     run.wait_ready()
-    run.wait_forwarded(lines)
+    run.wait_ingested()
     run.tick(tick)
     time.sleep(rng.uniform(0.2, 1.0))
     run.kill()  # once more while closing and assembling
@@ -247,7 +252,7 @@ def test_a_day_delivered_the_way_eventbridge_does_ends_with_the_records_of_the_s
 
         run.start()
         run.produce_events([*messy[: len(messy) // 3], outlier, *messy[len(messy) // 3 :]])
-        run.wait_keyed(len(messy))
+        run.wait_ingested()
         day_closed = SPEC.end_ms + 20 * 3_600_000
         run.tick(day_closed)
         closed = len(run.read_records(covered_by(day_closed)))
@@ -350,7 +355,7 @@ def test_a_5_mb_record_is_quarantined_by_reference_and_no_valid_event_is_lost(
         middle = len(lines) // 2
         run.start()
         run.produce_events([*lines[:middle], huge, *lines[middle:]])
-        run.wait_keyed(len(lines))
+        run.wait_ingested()
         run.tick(TICK_MS)
         records = run.read_records(covered)
         [(value, headers)] = run.read_quarantine(1)

@@ -3,12 +3,10 @@ call, partitioned and batched like the topology, so stage logic is specified wit
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from streamvane.feeds.profile import FeedProfile
-from streamvane.genesys.events import ConversationEvent
 from streamvane.genesys.parse import EventParser
 from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
@@ -17,24 +15,19 @@ from streamvane.records.partial import Partial
 from streamvane.stages import outbox
 from streamvane.stages.assemble import Assembler, AssemblerConfig
 from streamvane.stages.correlate import (
-    EventItem,
     Item,
-    MarkerItem,
     PartitionProcessor,
     ProcessorConfig,
     Quarantined,
     TickItem,
+    bundle_items,
 )
+from streamvane.stages.ingest import IngestStage, SourceRecord
 from streamvane.stages.markers import InputProgress
 from streamvane.stages.plan import base_grid, closing_policy
 from streamvane.stages.store import DictStore
 
 BASE = base_grid()
-
-
-def partition_of(raw: bytes, partitions: int) -> int:
-    start = raw.find(b'"conversationId":"') + 18
-    return zlib.crc32(raw[start : raw.index(b'"', start)]) % partitions
 
 
 @dataclass
@@ -50,8 +43,10 @@ class Pipeline:
     quarantined: list[Quarantined] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.progress = InputProgress(1, self.kpi.reorder_tolerance_ms)
-        self.parser = EventParser()
+        self.ingest = IngestStage(
+            EventParser(), self.partitions, InputProgress(1, self.kpi.reorder_tolerance_ms), "events"
+        )
+        self.read = 0
         self.stores = [DictStore() for _ in range(self.partitions)]
         self.offsets = [0] * self.partitions
         self.closing = closing_policy(self.profiles)
@@ -62,36 +57,52 @@ class Pipeline:
             self.codec,
         )
 
+    def reread_input(self) -> None:
+        """Ingest lost its commits and reads the input again from the start: the same events come
+        again in new bundles, at new keyed offsets."""
+        self.ingest.progress = InputProgress(1, self.kpi.reorder_tolerance_ms)
+        self.read = 0
+
+    def restart(self) -> None:
+        """A killed worker restarted with its local stores: ingest and correlate read their input
+        again from the start (what a test feeds next), so the same bundles land at the same
+        offsets; correlate skips those it applied."""
+        self.ingest.progress = InputProgress(1, self.kpi.reorder_tolerance_ms)
+        self.offsets = [0] * self.partitions
+        self.read = 0
+
     def processor(self, partition: int) -> PartitionProcessor:
         config = ProcessorConfig(self.kpi, BASE, self.closing, self.start_ms, 60_000, partition)
         return PartitionProcessor(config, self.stores[partition])
 
     def feed(self, lines: Iterable[bytes], batch: int = 200, tick_ms: int | None = None) -> None:
         """As ingest does: ``lines`` are one input partition, read in batches of ``batch``; each
-        batch's events go to their keyed partitions, followed everywhere by the batch's marker."""
-        pending: list[list[Item]] = [[] for _ in range(self.partitions)]
+        batch becomes bundles of its keyed partitions, the last one of each carrying the marker."""
+        records: list[SourceRecord] = []
 
-        def end_of_ingest_batch() -> None:
-            marker = self.progress.marker()
+        def end_of_ingest_batch(tick: bool = False) -> None:
+            if not records and not tick:
+                return
+            result = self.ingest.process(records, now_ms=2**62)
+            for q in result.quarantined:
+                headers = dict(q.headers)
+                self.quarantined.append(
+                    Quarantined(q.value, q.reason, headers["detail"].decode(), tuple(q.headers))
+                )
+            items = bundle_items(result.bundles, self.offsets)
             for p in range(self.partitions):
-                if marker is not None:
-                    pending[p].append(MarkerItem(marker))
-                self._run(p, pending[p])
-                pending[p] = []
+                batch_items = items.get(p, [])
+                if tick and tick_ms is not None:
+                    batch_items.append(TickItem(tick_ms))
+                self._run(p, batch_items)
+            records.clear()
 
-        for read, raw in enumerate(lines, start=1):
-            p = partition_of(raw, self.partitions)
-            pending[p].append(EventItem(self.offsets[p], raw))
-            self.offsets[p] += 1
-            event = self.parser.parse(raw, 2**62)
-            if isinstance(event, ConversationEvent):
-                self.progress.observe(0, event.event_time_ms)
-            if read % batch == 0:
+        for raw in lines:
+            records.append(SourceRecord(raw, None, 0, self.read, None))
+            self.read += 1
+            if len(records) == batch:
                 end_of_ingest_batch()
-        if tick_ms is not None:
-            for p in range(self.partitions):
-                pending[p].append(TickItem(tick_ms))
-        end_of_ingest_batch()
+        end_of_ingest_batch(tick=tick_ms is not None)
 
     def _run(self, partition: int, items: list[Item]) -> None:
         """One batch, then publish the outboxes as the shell does (leftovers of a crash included)."""
@@ -102,7 +113,9 @@ class Pipeline:
             if out.destination == outbox.QUARANTINE:
                 headers = dict(out.headers)
                 self.quarantined.append(
-                    Quarantined(out.value, headers["reason"].decode(), headers["detail"].decode())
+                    Quarantined(
+                        out.value, headers["reason"].decode(), headers["detail"].decode(), out.headers
+                    )
                 )
             else:
                 partials.append(Partial.decode(out.value))

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.topology.app import TICK_KEY, tick_headers
-from streamvane.topology.topic_reader import read_to_end
 from tests.support import kafka
 from tests.support.process import ProcessControl
 
@@ -136,51 +135,38 @@ class WorkerRun(ProcessControl):
         assert producer.flush(60) == 0
         assert failures == []
 
-    def keyed_count(self) -> int:
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"probe-{uuid.uuid4().hex}"})
+    def ingest_lag(self) -> int | None:
+        """The ingest group's lag on the event topic, read from outside (its committed offsets
+        against the high watermarks, as `kafka-consumer-groups --describe` computes it); None
+        before it committed anything."""
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"{self.app_id}-ingest",
+                "enable.auto.commit": False,
+            }
+        )
         try:
-            total = 0
-            for p in range(self.partitions):
-                try:
-                    low, high = consumer.get_watermark_offsets(
-                        TopicPartition(self.topics["keyed"], p), timeout=10
-                    )
-                except KafkaException:
-                    return 0  # the worker has not created its topics yet
-                total += high - low
-            return total
+            tps = [TopicPartition(self.topics["events"], p) for p in range(self.partitions)]
+            committed = consumer.committed(tps, timeout=10)
+            lag = 0
+            for tp in committed:
+                low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+                if high > low and tp.offset < 0:
+                    return None
+                lag += max(0, high - max(tp.offset, low))
+            return lag
         finally:
             consumer.close()
 
-    def wait_keyed(self, count: int, timeout: float = 120) -> None:
-        """Until ingest has forwarded ``count`` records (events + ticks) to the keyed topic."""
+    def wait_ingested(self, timeout: float = 180) -> None:
+        """Until ingest has bundled (and flushed) every input record and committed its offsets."""
         deadline = time.monotonic() + timeout
-        while self.keyed_count() < count:
+        while (lag := self.ingest_lag()) != 0:
             self.assert_alive()
             if time.monotonic() > deadline:
-                raise AssertionError(f"ingest forwarded {self.keyed_count()} of {count}")
+                raise AssertionError(f"ingest lag {lag} after {timeout} s")
             time.sleep(0.5)
-
-    def wait_forwarded(self, lines: list[bytes], timeout: float = 180) -> None:
-        """Until every input line has a copy in the keyed topic (duplicates from restarts allowed).
-
-        Not "the group committed the input up to its end": after several kill -9 restarts,
-        faust-streaming sometimes stops advancing its committed offset although every event was
-        processed (its ack bookkeeping; e.g. faust-streaming#318, robinhood/faust#625), and our
-        exactness does not rely on that commit (stages keep their own applied offsets).
-        """
-        wanted = set(lines)
-        seen: set[bytes] = set()
-        deadline = time.monotonic() + timeout
-        while True:
-            self.assert_alive()
-            seen.update(m.value() or b"" for m in read_to_end(self.bootstrap, self.topics["keyed"]))
-            missing = len(wanted - seen)
-            if not missing:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"ingest has not forwarded {missing} of {len(wanted)} events")
-            time.sleep(1.0)
 
     def tick(self, tick_ms: int) -> None:
         """What the ticker (or the replay tool at the end of a backlog) writes into every partition."""
@@ -247,6 +233,20 @@ class WorkerRun(ProcessControl):
         if not done(records):
             raise AssertionError(f"{len(records)} records after {timeout}s\n{self.log.read_text()[-4000:]}")
         return records
+
+    def read_at(self, topic: str, partition: int, offset: int) -> bytes | None:
+        """The value of one record (None if it cannot be read within 30 s)."""
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"at-{uuid.uuid4().hex}"})
+        try:
+            consumer.assign([TopicPartition(topic, partition, offset)])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is not None and not msg.error():
+                    return msg.value()
+            return None
+        finally:
+            consumer.close()
 
     def read_quarantine(self, expected: int, timeout: float = 60) -> list[tuple[bytes, dict[str, bytes]]]:
         messages = self._read(self.topics["quarantine"], lambda ms: len(ms) >= expected, timeout)

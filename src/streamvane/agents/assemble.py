@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from streamvane.agents.publish import publish_outbox
+from streamvane.agents.publish import publish_outboxes
 from streamvane.records.avro import AvroCodec
 from streamvane.records.partial import Partial
 from streamvane.stages.assemble import Assembler, AssemblerConfig
 from streamvane.stages.plan import base_grid, feed_start_ms
-from streamvane.tables.table_store import TableStore, in_partition_of
 from streamvane.topology.app import Topology
 
 log = logging.getLogger(__name__)
@@ -24,16 +23,16 @@ def register(topology: Topology) -> None:
         settings.profiles, base, settings.kafka.partitions, feed_start_ms(base, worker.feed_start)
     )
     codec = AvroCodec()
+    table = topology.assembly
 
     @topology.app.agent(topology.partials, name="assemble", concurrency=1)
     async def assemble(stream: Any) -> None:
         async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
-            with in_partition_of(events[-1]):
-                store = TableStore(topology.assembly)
-                records = Assembler(config, store, codec).accept_batch(
-                    [Partial.decode(e.value) for e in events]
-                )
-                await publish_outbox(topology, store)
+            store = table.partition(0)
+            records = Assembler(config, store, codec).accept_batch([Partial.decode(e.value) for e in events])
+            await table.commit([store], topology.output)
+            if await publish_outboxes(topology, [store]):
+                await table.commit([store], topology.output)
             for record in records:
                 topology.metrics.records.labels(record.profile_id).inc()
                 log.info(

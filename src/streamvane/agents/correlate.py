@@ -1,8 +1,11 @@
-"""Stage 2: per source partition, correlate events into KPI cells and close intervals.
+"""Stage 2's shell: per keyed partition, correlate bundles of events into KPI cells and close
+intervals.
 
-Consumes the re-keyed events, with the ticks among them, in batches; each partition's part
-of a batch runs through :class:`~streamvane.stages.correlate.PartitionProcessor` against the
-changelogged state table, then the outbox (partials, late-data quarantine) is published.
+Takes a few keyed-topic records (bundles, ticks) per batch; each partition's part runs through
+:class:`~streamvane.stages.correlate.PartitionProcessor` against its partition of the state
+table. Then, for the whole batch: one table commit (changelog, one flush; RocksDB, one write
+batch per partition), the outboxes (partials, late-data quarantine) published with one flush,
+and their clearing committed.
 """
 
 from __future__ import annotations
@@ -11,22 +14,23 @@ import logging
 import time
 from typing import Any
 
-from streamvane.agents.ingest import received_at
-from streamvane.agents.publish import publish_outbox
+from streamvane.agents.publish import publish_outboxes
+from streamvane.stages.bundles import BundleError, decode
 from streamvane.stages.correlate import (
-    EventItem,
+    BatchResult,
+    BundleItem,
     Item,
-    MarkerItem,
     PartitionProcessor,
     ProcessorConfig,
     TickItem,
 )
-from streamvane.stages.markers import Marker
 from streamvane.stages.plan import base_grid, closing_policy, feed_start_ms
-from streamvane.tables.table_store import TableStore, in_partition_of
-from streamvane.topology.app import Topology, is_marker, is_tick
+from streamvane.stages.quarantine import quarantine_message
+from streamvane.topology.app import Topology, is_bundle, is_tick
 
 log = logging.getLogger(__name__)
+
+REASON_NOT_A_BUNDLE = "not-a-bundle"
 
 
 def register(topology: Topology) -> None:
@@ -35,56 +39,87 @@ def register(topology: Topology) -> None:
     base = base_grid()
     closing = closing_policy(settings.profiles)
     start_ms = feed_start_ms(base, worker.feed_start)
+    table, metrics = topology.state, topology.metrics
 
-    def processor(partition: int, store: TableStore) -> PartitionProcessor:
+    def processor(partition: int, store: Any) -> PartitionProcessor:
         config = ProcessorConfig(
-            settings.kpi, base, closing, start_ms, worker.max_delivery_delay_ms, partition
+            settings.kpi,
+            base,
+            closing,
+            start_ms,
+            worker.max_delivery_delay_ms,
+            partition,
+            settings.topics.events,
         )
         return PartitionProcessor(config, store)
 
+    def items(events: list[Any]) -> list[Item]:
+        out: list[Item] = []
+        for event in events:
+            message = event.message
+            if is_tick(message.key, message.headers):
+                out.append(TickItem(int(event.value)))
+                continue
+            try:
+                if not is_bundle(message.headers):
+                    raise BundleError("no streamvane.bundle header")
+                out.append(BundleItem(message.offset, decode(event.value)))
+            except BundleError as exc:
+                quarantine_foreign(message, event.value, str(exc))
+        return out
+
+    def quarantine_foreign(message: Any, value: bytes | None, detail: str) -> None:
+        """A keyed-topic record this worker cannot read (written by something else, or another
+        version): quarantined, never silently skipped."""
+        q_value, headers = quarantine_message(
+            value or b"", REASON_NOT_A_BUNDLE, detail, message.topic, message.partition, message.offset
+        )
+        topology.output.produce(settings.topics.quarantine, q_value, None, headers)
+        metrics.quarantined.labels(REASON_NOT_A_BUNDLE).inc()
+        log.error(
+            "quarantined reason=%s source=%s/%s/%s: %s",
+            REASON_NOT_A_BUNDLE,
+            message.topic,
+            message.partition,
+            message.offset,
+            detail,
+        )
+
     @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
     async def correlate(stream: Any) -> None:
-        async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
+        async for events in stream.take_events(worker.bundles_per_batch, worker.batch_within_s):
             now_ms = time.time_ns() // 1_000_000
             groups: dict[int, list[Any]] = {}
             for event in events:
                 groups.setdefault(event.message.partition, []).append(event)
+            stores, results = [], []
             for partition, group in sorted(groups.items()):
-                items = [_item(e, now_ms) for e in group]
-                with in_partition_of(group[-1]):
-                    store = TableStore(topology.state)
-                    result = processor(partition, store).process(items, now_ms)
-                    published = await publish_outbox(topology, store)
-                metrics = topology.metrics
-                metrics.applied.inc(result.applied)
-                metrics.redelivered.inc(result.redelivered)
-                metrics.partials.inc(len(result.partials))
-                for outcome, count in result.counts.as_dict().items():
-                    if count > 0:
-                        metrics.correlation.labels(outcome).inc(count)
-                for q in result.quarantined:
-                    metrics.quarantined.labels(q.reason).inc()
-                if result.watermark_ms is not None:
-                    metrics.watermark.labels(str(partition)).set(result.watermark_ms)
-                if result.partials or result.quarantined:
-                    log.debug(
-                        "partition=%d applied=%d redelivered=%d watermark=%s partials=%d quarantined=%d "
-                        "published=%d",
-                        partition,
-                        result.applied,
-                        result.redelivered,
-                        result.watermark_ms,
-                        len(result.partials),
-                        len(result.quarantined),
-                        published,
-                    )
+                store = table.partition(partition)
+                results.append((partition, processor(partition, store).process(items(group), now_ms)))
+                stores.append(store)
+            await table.commit(stores, topology.output)
+            if await publish_outboxes(topology, stores):
+                await table.commit(stores, topology.output)
+            for partition, result in results:
+                record(partition, result)
 
-
-def _item(event: Any, now_ms: int) -> Item:
-    """A keyed-topic record as the stage's item: a tick, a watermark marker, or an event."""
-    message = event.message
-    if is_tick(message.key, message.headers):
-        return TickItem(int(event.value))
-    if is_marker(message.key, message.headers):
-        return MarkerItem(Marker.decode(event.value))
-    return EventItem(message.offset, event.value, received_at(message.timestamp, now_ms))
+    def record(partition: int, result: BatchResult) -> None:
+        metrics.applied.inc(result.applied)
+        metrics.redelivered.inc(result.redelivered)
+        metrics.partials.inc(len(result.partials))
+        for outcome, count in result.counts.as_dict().items():
+            if count > 0:
+                metrics.correlation.labels(outcome).inc(count)
+        for q in result.quarantined:
+            metrics.quarantined.labels(q.reason).inc()
+        if result.watermark_ms is not None:
+            metrics.watermark.labels(str(partition)).set(result.watermark_ms)
+        log.debug(
+            "partition=%d applied=%d redelivered=%d watermark=%s partials=%d quarantined=%d",
+            partition,
+            result.applied,
+            result.redelivered,
+            result.watermark_ms,
+            len(result.partials),
+            len(result.quarantined),
+        )

@@ -1,25 +1,35 @@
-"""Publishing a stage's outbox: send every output, await every acknowledgement, then clear it."""
+"""Publishing stages' outboxes: send every output, await every acknowledgement, then clear them
+(the clears are buffered writes: the caller commits its table after)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from streamvane.stages import outbox
 from streamvane.stages.store import Store
 from streamvane.topology.app import Topology
 
 
-async def publish_outbox(topology: Topology, store: Store) -> int:
-    """Returns how many messages were published."""
-    outputs = outbox.pending(store)
-    if not outputs:
-        return 0
+async def publish_outboxes(topology: Topology, stores: Iterable[Store]) -> int:
+    """Returns how many messages were published (one flush for all of them)."""
     topics = topology.settings.topics
     destinations = {
         outbox.PARTIALS: topology.settings.partials_topic,
         outbox.QUARANTINE: topics.quarantine,
         outbox.RECORDS: topics.feed_records,
     }
-    for out in outputs:
-        topology.output.produce(destinations[out.destination], out.value, out.key, list(out.headers))
-    await topology.output.flush()
-    outbox.clear(store)
-    return len(outputs)
+    published: list[Store] = []
+    count = 0
+    for store in stores:
+        outputs = outbox.pending(store)
+        if not outputs:
+            continue
+        for out in outputs:
+            topology.output.produce(destinations[out.destination], out.value, out.key, list(out.headers))
+        count += len(outputs)
+        published.append(store)
+    if count:
+        await topology.output.flush()
+        for store in published:
+            outbox.clear(store)
+    return count

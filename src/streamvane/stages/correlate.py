@@ -2,11 +2,13 @@
 
 The steps, in order (each batch, deterministic given the store and the items):
 
-1. Events at or below the partition's applied offset are redeliveries and are skipped.
-2. Each event is parsed (its event time bounded by the record's Kafka timestamp: ``clock-skew``),
-   checked for lateness against the watermark *before* this batch (before the feed start:
-   ``before-feed-start``; past the correction horizon: ``too-late``; all quarantined), then
-   correlated in its conversation's correlator (loaded from the store, with that watermark).
+1. Bundles at or below the partition's applied offset are redeliveries and are skipped (an
+   event's identity in the keyed topic is its bundle's offset and its index in the bundle; a
+   batch applies whole bundles, so the bundle offset is enough).
+2. Each event (parsed once, by ingest) is checked for lateness against the watermark *before*
+   this batch (before the feed start: ``before-feed-start``; past the correction horizon:
+   ``too-late``; both quarantined by reference to the input record), then correlated in its
+   conversation's correlator (loaded from the store, with that watermark).
 3. The watermark advances: the minimum over the input partitions' markers, or a tick − the max
    delivery delay (:mod:`streamvane.kpi.closing`).
 4. Conversations with a deadline up to the watermark are expired (handle without wrap-up, …).
@@ -26,8 +28,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from streamvane.genesys.events import ConversationEvent, Rejection
-from streamvane.genesys.parse import EventParser
+from streamvane.genesys.events import ConversationEvent
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.closing import ClosingPolicy, Lateness, combined_watermark, partition_watermark
 from streamvane.kpi.config import KpiConfig
@@ -35,20 +36,22 @@ from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import MINUTE_MS, IntervalGrid
 from streamvane.records.partial import Partial
 from streamvane.stages import keys, outbox
+from streamvane.stages.bundles import Bundle, Source
+from streamvane.stages.bundles import decode as bundles_decode
 from streamvane.stages.markers import Marker
 from streamvane.stages.outbox import PARTIALS, QUARANTINE, Output
+from streamvane.stages.quarantine import quarantine_event_reference
 from streamvane.stages.store import BatchWrites, Store, recover
 
 REASON_TOO_LATE = "too-late"
 REASON_BEFORE_START = "before-feed-start"
 
 
-class EventItem(NamedTuple):
-    """One input record; ``received_ms`` is its Kafka timestamp (None: the batch's ``now_ms``)."""
+class BundleItem(NamedTuple):
+    """A keyed-topic record: a bundle of parsed events (and maybe a marker) at ``offset``."""
 
     offset: int
-    raw: bytes
-    received_ms: int | None = None
+    bundle: Bundle
 
 
 class TickItem(NamedTuple):
@@ -57,19 +60,17 @@ class TickItem(NamedTuple):
     tick_ms: int
 
 
-class MarkerItem(NamedTuple):
-    """Ingest's word on its input partitions' watermarks (:mod:`streamvane.stages.markers`)."""
-
-    marker: Marker
-
-
-Item = EventItem | TickItem | MarkerItem
+Item = BundleItem | TickItem
 
 
 class Quarantined(NamedTuple):
-    raw: bytes
+    """A refused event: ``value`` references its input record (see
+    :func:`~streamvane.stages.quarantine.quarantine_event_reference`)."""
+
+    value: bytes
     reason: str
     detail: str
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class ProcessorConfig:
     start_ms: int
     max_delivery_delay_ms: int
     partition: int
+    source_topic: str = "events"
 
 
 @dataclass(slots=True)
@@ -151,21 +153,15 @@ class _BatchCells:
 class PartitionProcessor:
     """Stateless between batches: everything it knows is in the store."""
 
-    def __init__(self, config: ProcessorConfig, store: Store, parser: EventParser | None = None) -> None:
+    def __init__(self, config: ProcessorConfig, store: Store) -> None:
         self.config, self.store = config, store
-        self.parser = parser or config.kpi.event_parser()
 
     def process(self, items: Iterable[Item], now_ms: int) -> BatchResult:
         """Apply one batch; its state changes and outbox are committed together (see BatchWrites)."""
         recover(self.store)
         batch = BatchWrites(self.store)
         result = self._process(batch, items, now_ms)
-        outputs = [
-            Output(
-                QUARANTINE, None, q.raw, (("reason", q.reason.encode()), ("detail", q.detail.encode()[:1000]))
-            )
-            for q in result.quarantined
-        ]
+        outputs = [Output(QUARANTINE, None, q.value, q.headers) for q in result.quarantined]
         outputs += [Output(PARTIALS, p.key.encode(), p.encode()) for p in result.partials]
         outbox.add(batch, outputs)
         batch.commit()
@@ -181,31 +177,25 @@ class PartitionProcessor:
             if isinstance(item, TickItem):
                 meta.tick_ms = item.tick_ms if meta.tick_ms is None else max(meta.tick_ms, item.tick_ms)
                 continue
-            if isinstance(item, MarkerItem):
-                meta.mark(item.marker)
-                continue
             if item.offset <= meta.applied_offset:
-                result.redelivered += 1
+                result.redelivered += len(item.bundle.events)
                 continue
             meta.applied_offset = item.offset
-            received = item.received_ms if item.received_ms is not None else now_ms
-            event = self.parser.parse(item.raw, received)
-            if isinstance(event, Rejection):
-                result.quarantined.append(Quarantined(item.raw, event.reason, event.detail))
-                continue
-            if not isinstance(event, ConversationEvent):
-                continue
-            refusal = self._refusal(event.event_time_ms, meta.watermark_ms)
-            if refusal is not None:
-                result.quarantined.append(Quarantined(item.raw, *refusal))
-                continue
-            result.applied += 1
-            correlator = self._correlator(
-                store, conversations, event.conversation_id, cells, result, meta.watermark_ms
-            )
-            correlator.accept(event)
-            if meta.newest_ms is None or event.event_time_ms > meta.newest_ms:
-                meta.newest_ms = event.event_time_ms
+            bundle = item.bundle
+            for event, source in zip(bundle.events, bundle.sources, strict=True):
+                refusal = self._refusal(event.event_time_ms, meta.watermark_ms)
+                if refusal is not None:
+                    result.quarantined.append(self._quarantined(event, source, *refusal))
+                    continue
+                result.applied += 1
+                correlator = self._correlator(
+                    store, conversations, event.conversation_id, cells, result, meta.watermark_ms
+                )
+                correlator.accept(event)
+                if meta.newest_ms is None or event.event_time_ms > meta.newest_ms:
+                    meta.newest_ms = event.event_time_ms
+            if bundle.marker is not None:
+                meta.mark(bundle.marker)
         meta.watermark_ms = partition_watermark(
             meta.watermark_ms, meta.inputs_watermark(), meta.tick_ms, cfg.max_delivery_delay_ms
         )
@@ -232,6 +222,12 @@ class PartitionProcessor:
                 f"is past the correction horizon of {cfg.closing.correction_horizon_ms} ms"
             )
         return None
+
+    def _quarantined(self, event: ConversationEvent, source: Source, reason: str, detail: str) -> Quarantined:
+        value, headers = quarantine_event_reference(
+            event._asdict(), reason, detail, self.config.source_topic, *source
+        )
+        return Quarantined(value, reason, detail, tuple(headers))
 
     def _correlator(
         self,
@@ -357,3 +353,13 @@ class PartitionProcessor:
             known: list[Any] = orjson.loads(raw) if raw else []
             merged = sorted(set(known) | set(ids))
             store.set(keys.deadlines(minute), orjson.dumps(merged))
+
+
+def bundle_items(bundles: Iterable[tuple[int, bytes]], next_offsets: list[int]) -> dict[int, list[Item]]:
+    """Ingest's bundles as the items of each keyed partition, at the offsets the keyed topic
+    would give them (``next_offsets`` advances): how offline runs feed the stage the worker's way."""
+    items: dict[int, list[Item]] = {}
+    for partition, raw in bundles:
+        items.setdefault(partition, []).append(BundleItem(next_offsets[partition], bundles_decode(raw)))
+        next_offsets[partition] += 1
+    return items

@@ -20,6 +20,7 @@ Watermarks are epoch ms of event time, and never go back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -40,7 +41,10 @@ class Marker:
 
     @classmethod
     def decode(cls, raw: bytes) -> Marker:
-        doc = orjson.loads(raw)
+        return cls.from_doc(orjson.loads(raw))
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Marker:
         return cls(int(doc["inputs"]), {int(p): int(w) for p, w in doc["watermarks"].items()})
 
 

@@ -11,6 +11,8 @@ same either way; ``by-reference`` says which form the value has.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -44,3 +46,19 @@ def quarantine_message(
         "sha256": hashlib.sha256(raw).hexdigest(),
     }
     return orjson.dumps(reference), [*headers, ("by-reference", b"true")]
+
+
+def quarantine_event_reference(
+    event: Mapping[str, Any], reason: str, detail: str, topic: str, partition: int, offset: int
+) -> tuple[bytes, Headers]:
+    """For an event refused after parsing (``too-late``, ``before-feed-start``): its bytes are no
+    longer at hand, so the value names where they are (the event topic keeps its history) and
+    carries the parsed fields."""
+    headers: Headers = [
+        ("reason", reason.encode()),
+        ("detail", detail.encode()[:1000]),
+        ("source", f"{topic}/{partition}/{offset}".encode()),
+        ("by-reference", b"true"),
+    ]
+    reference = {"topic": topic, "partition": partition, "offset": offset, "event": dict(event)}
+    return orjson.dumps(reference), headers

@@ -21,7 +21,9 @@ from streamvane.records.feed_record import FeedRecord, idempotency_key
 from streamvane.records.partial import Partial
 from streamvane.stages import outbox
 from streamvane.stages.assemble import Assembler, AssemblerConfig
-from streamvane.stages.correlate import EventItem, PartitionProcessor, ProcessorConfig, TickItem
+from streamvane.stages.correlate import PartitionProcessor, ProcessorConfig, TickItem, bundle_items
+from streamvane.stages.ingest import IngestStage, SourceRecord
+from streamvane.stages.markers import InputProgress
 from streamvane.stages.store import DictStore
 
 
@@ -48,11 +50,19 @@ def recompute(
     processor = PartitionProcessor(
         ProcessorConfig(kpi, base, closing, start_ms, max_delivery_delay_ms, 0), store
     )
+    ingest = IngestStage(
+        kpi.event_parser(), 1, InputProgress(1, kpi.reorder_tolerance_ms), "history", markers=False
+    )
     codec = AvroCodec()
     assembler = Assembler(AssemblerConfig(profiles, base, 1, start_ms), assembly, codec)
     records: list[FeedRecord] = []
+    next_offsets = [0]
 
-    def step(items: list[EventItem | TickItem]) -> None:
+    def step(raw_batch: list[SourceRecord], tick: bool = False) -> None:
+        bundles = ingest.process(raw_batch, now_ms=2**62).bundles
+        items = bundle_items(bundles, next_offsets).get(0, [])
+        if tick:
+            items.append(TickItem(tick_ms))
         processor.process(items, now_ms=2**62)
         partials = [
             Partial.decode(o.value) for o in outbox.pending(store) if o.destination == outbox.PARTIALS
@@ -61,14 +71,13 @@ def recompute(
         records.extend(assembler.accept_batch(partials))
         outbox.clear(assembly)
 
-    batch: list[EventItem | TickItem] = []
+    batch: list[SourceRecord] = []
     for offset, (raw, received_ms) in enumerate(raw_events):
-        batch.append(EventItem(offset, raw, received_ms))
+        batch.append(SourceRecord(raw, None, 0, offset, received_ms))
         if len(batch) >= 5000:
             step(batch)
             batch = []
-    batch.append(TickItem(tick_ms))
-    step(batch)
+    step(batch, tick=True)
     return records
 
 

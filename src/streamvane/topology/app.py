@@ -1,11 +1,13 @@
 """The Faust app of a Streamvane worker, configured from Settings; agents register on it.
 
-Ticks and watermark markers travel in the re-keyed event topic itself, as records with the keys
-:data:`TICK_KEY` / :data:`~streamvane.stages.markers.MARKER_KEY` and the header
-``streamvane.tick`` / ``streamvane.marker``: each then has a definite place among its
-partition's events, so a replay meets it at the same point and makes the same closing decisions.
-(A separate topic would be interleaved with the events in whatever order the consumer fetched
-them.)
+The keyed topic holds bundles of events (header ``streamvane.bundle``; see
+:mod:`streamvane.stages.bundles`), which carry ingest's watermark markers, and ticks (key
+:data:`TICK_KEY`, header ``streamvane.tick``): each has a definite place among its partition's
+events, so a replay meets it at the same point and makes the same closing decisions. (A separate
+topic would be interleaved with the events in whatever order the consumer fetched them.)
+
+The tables are :class:`~streamvane.tables.batch_table.BatchTable` on the ``streamvane://`` store,
+named by path (the ``Table`` setting takes one), since the tables layer builds on this one.
 
 Built by a function, not at import time, so tests and tools create apps with their own settings
 (no module-level app, no import cycle with the agents).
@@ -19,7 +21,6 @@ from typing import Any
 import faust
 
 from streamvane.settings import Settings
-from streamvane.stages.markers import MARKER_KEY
 from streamvane.topology.metrics import WorkerMetrics
 from streamvane.topology.output import OutputProducer
 
@@ -31,19 +32,19 @@ def tick_headers() -> list[tuple[str, bytes]]:
     return [(TICK_HEADER, b"1")]
 
 
-MARKER_HEADER = "streamvane.marker"
+BUNDLE_HEADER = "streamvane.bundle"
 
 
-def marker_headers() -> list[tuple[str, bytes]]:
-    return [(MARKER_HEADER, b"1")]
+def bundle_headers() -> list[tuple[str, bytes]]:
+    return [(BUNDLE_HEADER, b"1")]
 
 
 def is_tick(key: bytes | None, headers: Any) -> bool:
     return key == TICK_KEY and TICK_HEADER in _names(headers)
 
 
-def is_marker(key: bytes | None, headers: Any) -> bool:
-    return key == MARKER_KEY and MARKER_HEADER in _names(headers)
+def is_bundle(headers: Any) -> bool:
+    return BUNDLE_HEADER in _names(headers)
 
 
 def _names(headers: Any) -> list[str]:
@@ -57,7 +58,6 @@ class Topology:
 
     app: faust.App
     settings: Settings
-    events: Any
     keyed: Any
     partials: Any
     state: Any
@@ -80,13 +80,14 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> An
 
 def create_topology(settings: Settings, input_partitions: int) -> Topology:
     """The app over ``settings``; the event topic has ``input_partitions`` (markers name each)."""
-    worker, topics = settings.worker, settings.topics
+    worker = settings.worker
     n = settings.kafka.partitions
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
-        store="rocksdb://",
+        store="streamvane://",
+        Table="streamvane.tables.batch_table:BatchTable",
         datadir=str(settings.state_dir),
         topic_partitions=n,
         topic_replication_factor=settings.kafka.replication_factor,
@@ -99,7 +100,7 @@ def create_topology(settings: Settings, input_partitions: int) -> Topology:
         broker_heartbeat_interval=min(3.0, worker.session_timeout_s / 3),
         key_serializer="raw",
         value_serializer="raw",
-        stream_buffer_maxsize=max(4096, 4 * worker.batch_size),
+        stream_buffer_maxsize=max(128, 4 * worker.bundles_per_batch),
         consumer_group_instance_id=worker.instance_id,
     )
     options = {"block_cache_size": worker.block_cache_bytes, "write_buffer_size": worker.write_buffer_bytes}
@@ -111,7 +112,6 @@ def create_topology(settings: Settings, input_partitions: int) -> Topology:
     return Topology(
         app=app,
         settings=settings,
-        events=_raw_topic(app, topics.events),
         keyed=_raw_topic(app, settings.keyed_topic, partitions=n),
         partials=_raw_topic(app, settings.partials_topic, partitions=1),
         state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),

@@ -21,6 +21,9 @@ class WorkerMetrics:
         self.quarantined = Counter(
             "streamvane_quarantined", "Records sent to quarantine, by reason.", ["reason"], registry=r
         )
+        self.bundles = Counter(
+            "streamvane_bundles", "Bundles (events of one keyed partition) written by ingest.", registry=r
+        )
         self.applied = Counter("streamvane_events_applied", "Events correlated into KPI state.", registry=r)
         self.redelivered = Counter(
             "streamvane_events_redelivered", "Redelivered events skipped by their offset.", registry=r

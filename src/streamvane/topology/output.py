@@ -47,25 +47,24 @@ class OutputProducer:
     def produce(
         self,
         topic: str,
-        value: bytes,
+        value: bytes | None,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
         partition: int | None = None,
         on_delivery: Callable[[bool], None] | None = None,
         timestamp_ms: int | None = None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> None:
         """Queue one message (waiting while librdkafka's queue is full). With ``on_delivery``
         the caller hears of each acknowledgement itself (``True``: stored by the broker) and
         :meth:`flush` does not collect that message's failure. ``timestamp_ms`` keeps a record's
-        original time (the produce time otherwise)."""
-        callback = self._delivered
-        if on_delivery is not None:
-
-            def callback(err: KafkaError | None, _msg: Any) -> None:
-                if err is not None:
-                    log.error("not stored in %s: %s", topic, err)
-                on_delivery(err is None)
-
+        original time (the produce time otherwise). ``on_stored`` hears the offset of each
+        stored message; failures still make :meth:`flush` raise. ``value`` None: a tombstone."""
+        callback: Callable[[KafkaError | None, Any], None] = self._delivered
+        if on_stored is not None:
+            callback = self._reporting_offsets(on_stored)
+        elif on_delivery is not None:
+            callback = self._reporting_outcome(topic, on_delivery)
         kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": callback}
         if headers:
             kwargs["headers"] = headers
@@ -80,6 +79,28 @@ class OutputProducer:
             except BufferError:
                 self._producer.poll(0.05)
 
+    def _reporting_offsets(
+        self, on_stored: Callable[[int], None]
+    ) -> Callable[[KafkaError | None, Any], None]:
+        def callback(err: KafkaError | None, msg: Any) -> None:
+            if err is not None:
+                self._failures.append(err)
+            else:
+                on_stored(msg.offset())
+
+        return callback
+
+    @staticmethod
+    def _reporting_outcome(
+        topic: str, on_delivery: Callable[[bool], None]
+    ) -> Callable[[KafkaError | None, Any], None]:
+        def callback(err: KafkaError | None, _msg: Any) -> None:
+            if err is not None:
+                log.error("not stored in %s: %s", topic, err)
+            on_delivery(err is None)
+
+        return callback
+
     def poll(self, timeout_s: float = 0.0) -> None:
         """Serve delivery callbacks."""
         self._producer.poll(timeout_s)
@@ -88,10 +109,14 @@ class OutputProducer:
         """Block until every message is acknowledged; how many were not."""
         return int(self._producer.flush(timeout_s))
 
-    async def flush(self, timeout_s: float = 60.0) -> None:
-        """Wait (off the event loop) until every message is acknowledged."""
-        loop = asyncio.get_running_loop()
-        left = await loop.run_in_executor(None, self.flush_now, timeout_s)
+    def flush_or_raise(self, timeout_s: float = 60.0) -> None:
+        """Block until every message is acknowledged; :class:`DeliveryError` if any was not."""
+        left = self.flush_now(timeout_s)
         if left or self._failures:
             failures, self._failures = self._failures, []
             raise DeliveryError(f"{left} messages unacknowledged, failures: {failures[:3]}")
+
+    async def flush(self, timeout_s: float = 60.0) -> None:
+        """The same, waiting off the event loop."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.flush_or_raise, timeout_s)

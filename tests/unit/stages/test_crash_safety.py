@@ -9,9 +9,9 @@ import pytest
 
 from streamvane.simulator.contact_center import simulate
 from streamvane.simulator.events import delivery
+from streamvane.simulator.spec import SimulationSpec
 from streamvane.stages import outbox
-from streamvane.stages.store import BatchWrites, DictStore, recover
-from tests.support.expectations import late_offer
+from streamvane.stages.store import MAX_VALUE_BYTES, BatchWrites, DictStore, recover
 from tests.support.pipeline import Pipeline
 from tests.unit.stages.test_pipeline import PROFILES, SPEC
 
@@ -64,8 +64,7 @@ def test_kills_at_random_writes_then_redelivery_give_the_uninterrupted_records()
             for store in crashy.stores:
                 assert isinstance(store, DyingStore)
                 store.writes_left = 10**9
-            # restart: Kafka redelivers the uncommitted chunk from its start
-            crashy.offsets = [0] * crashy.partitions
+            crashy.restart()
             crashy.feed(lines[:position], batch=100)
     for store in crashy.stores:
         assert isinstance(store, DyingStore)
@@ -110,34 +109,39 @@ def test_an_interrupted_commit_is_finished_by_recover_and_the_outbox_survives() 
 class KafkaSizedStore(DyingStore):
     """A changelogged table: a value over Kafka's default 1 MiB message limit cannot be written."""
 
+    largest_write: int = 0
+    redo_bytes: int = 0
+
     def set(self, key: str, value: bytes) -> None:
         if len(key) + len(value) > 1_048_576:
             raise AssertionError(f"{key}: a {len(value)}-byte changelog record would be refused")
+        self.largest_write = max(self.largest_write, len(value))
+        if key.startswith("b|"):
+            self.redo_bytes += len(value)
         super().set(key, value)
 
 
-def test_a_batch_quarantining_megabytes_commits_in_bounded_records_and_recovers_after_a_kill() -> None:
-    """Twelve refused events of 200 kB each (2.4 MB of quarantine) in one batch: before, the redo
-    record carried them all in one value, Kafka refused it, and the same batch failed again at
-    every restart."""
-    queue = PROFILES[0].dimensions[0].queue_id
+def test_a_batch_whose_redo_record_is_megabytes_is_written_in_slices_and_survives_a_kill() -> None:
+    """A backlog batch touches thousands of conversations: its redo record is megabytes. Before,
+    it went into one value, Kafka refused it, and the same batch failed again at every restart."""
+    spec = SimulationSpec(agents=150, hours=2.0, seed=5)
+    lines = [line for _, line in delivery(spec, simulate(spec))]
+    profiles = (PROFILES[0],)
+    clean = Pipeline(profiles, start_ms=spec.start_ms, partitions=1)
+    clean.feed(lines, batch=len(lines), tick_ms=spec.end_ms + 6 * 3_600_000)
+
     store = KafkaSizedStore()
-    pipeline = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms, partitions=1)
+    pipeline = Pipeline(profiles, start_ms=spec.start_ms, partitions=1)
     pipeline.stores = [store]
-    pipeline.feed([late_offer(SPEC.start_ms + 6 * 3_600_000, queue, "now")])  # the watermark moves on
-    padding = "x" * 200_000
-    big = [
-        late_offer(SPEC.start_ms + 60_000, queue, f"late-{i}").replace(
-            b'"eventBody":{', f'"eventBody":{{"pad":"{padding}",'.encode()
-        )
-        for i in range(12)
-    ]
-    assert all(150_000 < len(line) < 256 * 1024 for line in big)
-    store.writes_left = 7  # dies part-way through writing the batch's redo slices or applying them
+    store.writes_left = 2  # dies part-way through writing the batch's redo slices
     with pytest.raises(Killed):
-        pipeline.feed(big, batch=100)
+        pipeline.feed(lines, batch=len(lines))
+    assert store.get("b") is None and store.get("b|0") is not None, "killed between slices"
     store.writes_left = 10**9
-    pipeline.offsets = [1]  # the batch is delivered again after the restart
-    pipeline.feed(big, batch=100)
-    assert [(q.reason, q.raw) for q in pipeline.quarantined] == [("too-late", line) for line in big]
+    pipeline.restart()
+    pipeline.feed(lines, batch=len(lines), tick_ms=spec.end_ms + 6 * 3_600_000)
+    assert store.redo_bytes > 2 * 1_048_576 and store.largest_write <= MAX_VALUE_BYTES, (
+        "the redo record was over 1 MiB, written in slices below the limit"
+    )
+    assert _final(pipeline) == _final(clean)
     assert not any(key.startswith(("b", "o")) for key in store.data), "redo and outbox are cleared"

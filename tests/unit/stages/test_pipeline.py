@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from streamvane.feeds.profile import Dimension, FeedProfile
 from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
@@ -47,7 +49,7 @@ def test_redelivered_batches_change_nothing() -> None:
     twice = Pipeline(PROFILES[:1], start_ms=SPEC.start_ms)
     half = len(lines) // 2
     twice.feed(lines[:half], batch=50)
-    twice.offsets = [0] * twice.partitions  # the consumer group lost its commits: everything again
+    twice.reread_input()
     twice.feed(lines, tick_ms=SPEC.end_ms + 6 * 3_600_000)
     assert twice.records == once.records
 
@@ -77,9 +79,11 @@ def test_late_data_restates_within_the_horizon_and_is_quarantined_beyond_it() ->
         for rec in (before, after)
     }
     assert count[2] == count[1] + 1
-    assert [(q.reason, q.raw) for q in pipeline.quarantined] == [
-        ("too-late", late_offer(SPEC.start_ms + 60_000, queue, "late-2"))
-    ]
+    [refused] = pipeline.quarantined
+    reference = orjson.loads(refused.value)
+    assert (refused.reason, reference["event"]["conversation_id"]) == ("too-late", "late-2")
+    assert dict(refused.headers)["by-reference"] == b"true"
+    assert (reference["topic"], reference["partition"]) == ("events", 0), "where its bytes are"
 
 
 def test_state_of_intervals_and_conversations_past_every_horizon_is_dropped() -> None:
