@@ -76,7 +76,7 @@ def raw_rate(bootstrap: str, topic: str, expected: int) -> float:
         consumer.close()
 
 
-def core_rate(lines: list[bytes], partitions: int, start_ms: int, batch: int = 5000) -> float:
+def core_rate(lines: list[bytes], partitions: int, start_ms: int, tick_ms: int, batch: int = 5000) -> float:
     """Ingest + correlate stages on dict stores, batched as the worker batches."""
     kpi = KpiConfig()
     base = base_grid()
@@ -98,7 +98,7 @@ def core_rate(lines: list[bytes], partitions: int, start_ms: int, batch: int = 5
             processors[p].process(items.get(p, []), now_ms=2**62)
             outbox.clear(stores[p])
     for p in range(partitions):
-        processors[p].process([TickItem(2**61)], now_ms=2**62)
+        processors[p].process([TickItem(tick_ms)], now_ms=2**62)
     return len(lines) / (time.perf_counter() - started)
 
 
@@ -200,7 +200,7 @@ def main() -> None:
     dims = [{"queue_id": q, "media_type": s.media_type} for q, s in queue_directory(spec).items()]
     profiles = [{"id": "bench-15", "version": 1, "cadence": "PT15M", "dimensions": dims}]
     feed_start = format_instant(spec.start_ms - 3_600_000)
-    core = core_rate(lines, args.partitions, spec.start_ms - 3_600_000)
+    core = core_rate(lines, args.partitions, spec.start_ms - 3_600_000, spec.end_ms + 2 * 3_600_000)
     with tempfile.TemporaryDirectory() as tmp:
         run = WorkerRun(bootstrap, Path(tmp), profiles, feed_start=feed_start, partitions=args.partitions)
         try:

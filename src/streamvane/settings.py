@@ -73,7 +73,8 @@ class WorkerSettings(BaseModel):
     app_id: str = Field("streamvane", description="Faust app id = consumer group; bump to recompute fresh.")
     feed_start: str = Field(
         "2026-01-01T00:00:00Z",
-        description="First interval (ISO-8601 instant) the feeds cover; earlier events quarantine.",
+        description="First interval (ISO-8601 instant) the feeds cover; earlier events are correlated "
+        "(a replay begun before it pairs them with later partners) but count in no interval.",
     )
     batch_size: int = Field(1000, ge=1, description="Partials per assembly batch.")
     ingest_batch_size: int = Field(

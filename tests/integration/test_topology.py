@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +163,10 @@ def test_with_no_traffic_at_all_ticks_still_deliver_zero_rows_for_every_queue(ru
 
 
 def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: WorkerRun) -> None:
-    spec = SimulationSpec(agents=80, hours=2.5, seed=13, reorder_ms=20_000, duplicate_rate=0.02)
+    """Ten kill -9s at random moments — mid-bundle, mid-flush, mid-commit, while closing — on a
+    backlog: the records equal an uninterrupted run's, and both consumer groups end with lag 0
+    as `kafka-consumer-groups --describe` reports it."""
+    spec = SimulationSpec(agents=200, hours=4, seed=13, reorder_ms=20_000, duplicate_rate=0.02)
     lines = [line for _, line in delivery(spec, simulate(spec))]
     tick = spec.end_ms + 2 * 3_600_000
     profiles = tuple(FeedProfile.model_validate(p) for p in PROFILES)
@@ -174,22 +179,28 @@ def test_kill_9_at_random_points_gives_the_records_of_an_uninterrupted_run(run: 
     rng = random.Random(99)
     run.produce_events(lines)
     run.start()
-    for _ in range(5):
+    for _ in range(9):
         run.wait_ready()
-        time.sleep(rng.uniform(0.3, 2.5))  # mid-batch, mid-commit, mid-publish: wherever it lands
+        time.sleep(rng.uniform(0.0, 1.2))  # the backlog is being read, bundled, correlated
         run.kill()
         run.start()
     run.wait_ready()
     run.wait_ingested()
     run.tick(tick)
-    time.sleep(rng.uniform(0.2, 1.0))
-    run.kill()  # once more while closing and assembling
+    time.sleep(rng.uniform(0.0, 0.5))
+    run.kill()  # the tenth, while closing and assembling
     run.start()
     records = run.read_records(lambda rs: {r.idempotency_key for r in rs} >= set(by_key), timeout=240)
-    assert run.starts == 7
+    assert run.starts == 11
     assert all(by_key.get(r.idempotency_key) == r for r in records), "duplicates only as exact copies"
     assert {r.idempotency_key for r in records} == set(by_key), "nothing missing, nothing extra"
     assert all(r.revision == 1 for r in records)
+    for group, topics in (
+        (f"{run.app_id}-ingest", {run.topics["events"]}),
+        (run.app_id, {run.topics["keyed"], run.topics["partials"]}),
+    ):
+        lags = run.wait_described_lag_zero(group, topics)
+        assert {topic for topic, _ in lags} == topics and set(lags.values()) == {0}, (group, lags)
 
 
 def test_replay_recompute_keeps_unchanged_intervals_and_restates_what_changed(run: WorkerRun) -> None:
@@ -493,3 +504,111 @@ def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_
             other.terminate()
             other.wait(timeout=60)
         run.cleanup()
+
+
+def test_the_readme_replay_path_recomputes_exactly_under_a_new_app_id_while_the_old_one_runs(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """README, "Replay": a new app id, its ingest group reset with `kafka-consumer-groups
+    --reset-offsets --to-datetime` an hour before its feed start (the hour pairs conversations
+    that cross it), while the old app keeps running. Its records equal the old app's from the
+    feed start on, under the same keys; no key names two bodies."""
+    spec = SimulationSpec(agents=25, hours=3, seed=12, reorder_ms=30_000, duplicate_rate=0.03)
+    delivered = list(delivery(spec, simulate(spec)))
+    lines = [line for _, line in delivered]
+    timestamps = list(itertools.accumulate((t for t, _ in delivered), max))  # a delivery clock
+    tick_ms = spec.end_ms + 2 * 3_600_000
+    old = WorkerRun(kafka_bootstrap, tmp_path, PROFILES, feed_start=format_instant(spec.start_ms - 3_600_000))
+    feed_start = (spec.start_ms + 2 * 3_600_000) // 1_800_000 * 1_800_000
+    new_app = f"{old.app_id}-replay"
+    new_env = {
+        **old.env,
+        "STREAMVANE_WORKER__APP_ID": new_app,
+        "STREAMVANE_WORKER__FEED_START": format_instant(feed_start),
+        "STREAMVANE_DATA_DIR": str(tmp_path / "new-state"),
+    }
+    for own in ("STREAMVANE_TOPICS__KEYED", "STREAMVANE_TOPICS__PARTIALS"):
+        del new_env[own]  # the new app's internal topics are named by its app id
+    new: subprocess.Popen[bytes] | None = None
+    try:
+        old.start()
+        old.produce_events(lines, timestamps=timestamps)
+        old.wait_ingested()
+        old.close_backfill(tick_ms)
+        first = old.read_records(covered_by(tick_ms))
+
+        reset_to = datetime.fromtimestamp((feed_start - 3_600_000) / 1000, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.000"
+        )
+        reset = subprocess.run(
+            [
+                str(kafka.KAFKA_SH),
+                "consumer-groups",
+                "--bootstrap-server",
+                kafka_bootstrap,
+                "--group",
+                f"{new_app}-ingest",
+                "--topic",
+                old.topics["events"],
+                "--reset-offsets",
+                "--to-datetime",
+                reset_to,
+                "--execute",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        assert f"{new_app}-ingest" in reset, reset
+        with (tmp_path / "new.log").open("ab") as out:
+            command = [sys.executable, "-m", "streamvane", "worker", "--loglevel", "info"]
+            new = subprocess.Popen(command, env=new_env, stdout=out, stderr=subprocess.STDOUT)
+        replayer = old.same_topics_as(new_app, new_env, new)
+        replayer.wait_ingested()
+        replayer.close_backfill(tick_ms)
+        wanted = {(r.profile_id, r.interval_start_ms) for r in first if r.interval_start_ms >= feed_start}
+        records = old.read_records(
+            lambda rs: {(r.profile_id, r.interval_start_ms) for r in rs[len(first) :]} >= wanted
+        )
+        assert old.proc is not None and old.proc.poll() is None, "the old app kept running"
+    finally:
+        if new is not None:
+            new.terminate()
+            new.wait(timeout=60)
+        old.cleanup()
+        kafka.delete_topics(
+            kafka_bootstrap,
+            [f"{new_app}.events.keyed.v1", f"{new_app}.partials.v1"]
+            + [f"{new_app}-{t}-changelog" for t in ("correlation-state", "assembly-state")],
+        )
+    replayed = records[len(first) :]
+    assert min(r.interval_start_ms for r in replayed) == feed_start, "nothing before its feed start"
+    old_by_interval = {(r.profile_id, r.interval_start_ms): r for r in first}
+    assert {(r.profile_id, r.interval_start_ms) for r in replayed} == wanted
+    for record in replayed:
+        before = old_by_interval[(record.profile_id, record.interval_start_ms)]
+        assert (record.rows, record.event_count) == (before.rows, before.event_count), record.compaction_key
+        assert record.idempotency_key == before.idempotency_key and record.revision == 1
+    by_key: dict[str, FeedRecord] = {}
+    for record in first + replayed:
+        assert by_key.setdefault(record.idempotency_key, record).rows == record.rows, (
+            "no key names two bodies"
+        )
+
+
+def test_close_backfill_refuses_while_ingest_has_not_read_the_backfill(run: WorkerRun) -> None:
+    """A tick written before ingest's last bundles would close intervals they still fill."""
+    run.produce_events([late_offer(SPEC.start_ms, DIMENSIONS[0]["queue_id"], "c-1")])
+    until = format_instant(TICK_MS)
+    done = subprocess.run(
+        [sys.executable, "-m", "streamvane", "close-backfill", "--until", until, "--wait-s", "2"],
+        env=run.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"ingest ({run.app_id}-ingest) has not read the backfill (no committed offsets" in done.stderr
+    assert "waiting for ingest" in done.stdout and "written to" not in done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.topology.app import TICK_KEY, tick_headers
+from streamvane.topology.group_lag import group_lag
 from tests.support import kafka
 from tests.support.process import ProcessControl
 
@@ -100,10 +102,20 @@ class WorkerRun(ProcessControl):
             self.bootstrap, [*self.topics.values(), *internal, f"{self.app_id}-__assignor-__leader"]
         )
 
+    def same_topics_as(self, app_id: str, env: dict[str, str], proc: subprocess.Popen[bytes]) -> WorkerRun:
+        """A view of another app's worker (``proc``, started with ``env``) on the same event
+        topic, for its group's lag and its close-backfill."""
+        twin = copy.copy(self)
+        twin.app_id, twin.env, twin.proc = app_id, env, proc
+        return twin
+
     # -- data --------------------------------------------------------------------------------
 
-    def produce_events(self, lines: list[bytes], input_partitions: int = 1) -> None:
-        """Unkeyed (round robin over ``input_partitions``), like a bridge that does not key records.
+    def produce_events(
+        self, lines: list[bytes], input_partitions: int = 1, timestamps: list[int] | None = None
+    ) -> None:
+        """Unkeyed (round robin over ``input_partitions``), like a bridge that does not key records;
+        ``timestamps``: each record's Kafka timestamp (epoch ms; the produce time otherwise).
 
         With several input partitions, ingest interleaves them in fetch order; skew beyond the
         reorder tolerance then shows up as restatements, so exactness tests use one partition.
@@ -126,6 +138,7 @@ class WorkerRun(ProcessControl):
                         value=line,
                         partition=i % input_partitions,
                         on_delivery=delivered,
+                        timestamp=timestamps[i] if timestamps is not None else 0,
                     )
                     break
                 except BufferError:  # librdkafka's queue is full: let deliveries drain
@@ -136,28 +149,48 @@ class WorkerRun(ProcessControl):
         assert failures == []
 
     def ingest_lag(self) -> int | None:
-        """The ingest group's lag on the event topic, read from outside (its committed offsets
-        against the high watermarks, as `kafka-consumer-groups --describe` computes it); None
-        before it committed anything."""
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"{self.app_id}-ingest",
-                "enable.auto.commit": False,
-            }
-        )
-        try:
-            tps = [TopicPartition(self.topics["events"], p) for p in range(self.partitions)]
-            committed = consumer.committed(tps, timeout=10)
-            lag = 0
-            for tp in committed:
-                low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
-                if high > low and tp.offset < 0:
-                    return None
-                lag += max(0, high - max(tp.offset, low))
-            return lag
-        finally:
-            consumer.close()
+        """The ingest group's lag on the event topic, read from outside."""
+        return group_lag(self.bootstrap, f"{self.app_id}-ingest", self.topics["events"])
+
+    def described_lag(self, group: str) -> dict[tuple[str, int], int | None]:
+        """(topic, partition) → LAG as the real `kafka-consumer-groups --describe` prints it
+        (None for "-": nothing committed where there is something; an empty partition is 0)."""
+        out = subprocess.run(
+            [
+                str(kafka.KAFKA_SH),
+                "consumer-groups",
+                "--bootstrap-server",
+                self.bootstrap,
+                "--describe",
+                "--group",
+                group,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        lags: dict[tuple[str, int], int | None] = {}
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) >= 6 and fields[0] == group and fields[2].isdigit():
+                if fields[5].isdigit():
+                    lags[(fields[1], int(fields[2]))] = int(fields[5])
+                else:
+                    lags[(fields[1], int(fields[2]))] = 0 if fields[4] == "0" else None
+        return lags
+
+    def wait_described_lag_zero(
+        self, group: str, topics: set[str], timeout: float = 90
+    ) -> dict[tuple[str, int], int | None]:
+        """Until every partition of ``topics`` shows lag 0 for ``group`` (Faust commits every few
+        seconds); the last description either way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lags = {k: v for k, v in self.described_lag(group).items() if k[0] in topics}
+            if (lags and all(v == 0 for v in lags.values())) or time.monotonic() > deadline:
+                return lags
+            time.sleep(1.0)
 
     def wait_ingested(self, timeout: float = 180) -> None:
         """Until ingest has bundled (and flushed) every input record and committed its offsets."""

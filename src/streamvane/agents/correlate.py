@@ -3,7 +3,11 @@ intervals.
 
 Takes a few keyed-topic records (bundles, ticks) per batch; each partition's part runs through
 :class:`~streamvane.stages.correlate.PartitionProcessor` against its partition of the state
-table. Then, for the whole batch: one table commit (changelog, one flush; RocksDB, one write
+table. The stage applies a partition's records only without a gap; should the consumer skip one
+(faust-streaming can drop a fetched record when its flow is suspended mid-delivery, e.g. by a
+rebalance), the agent seeks the partition back to it (Faust's ``Consumer.seek``).
+
+Then, for the whole batch: one table commit (changelog, one flush; RocksDB, one write
 batch per partition), the outboxes (partials, late-data quarantine) published with one flush,
 and their clearing committed.
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+
+from faust.types import TP
 
 from streamvane.agents.publish import publish_outboxes
 from streamvane.stages.bundles import BundleError, decode
@@ -58,7 +64,7 @@ def register(topology: Topology) -> None:
         for event in events:
             message = event.message
             if is_tick(message.key, message.headers):
-                out.append(TickItem(int(event.value)))
+                out.append(TickItem(int(event.value), message.offset))
                 continue
             try:
                 if not is_bundle(message.headers):
@@ -85,6 +91,36 @@ def register(topology: Topology) -> None:
             detail,
         )
 
+    earliest: dict[int, int] = {}  # keyed partition → its first offset still held
+    seeking: dict[int, int] = {}  # keyed partition → the offset a pending seek reads again from
+
+    async def earliest_offset(partition: int, refresh: bool = False) -> int:
+        if refresh or partition not in earliest:
+            tp = TP(settings.keyed_topic, partition)
+            earliest[partition] = (await topology.app.consumer.earliest_offsets(tp)).get(tp, 0)
+        return earliest[partition]
+
+    async def read_again(partition: int, gap_from: int) -> None:
+        """The consumer skipped a keyed record: read the partition again from it."""
+        if seeking.get(partition) == gap_from:
+            return  # records fetched before the seek, still arriving
+        first = await earliest_offset(partition, refresh=True)
+        if first > gap_from:
+            log.error(
+                "keyed partition %d: records %d..%d were deleted (retention) before they were applied",
+                partition,
+                gap_from,
+                first - 1,
+            )
+            return  # the next batch expects the first record still held
+        log.warning(
+            "keyed partition %d: record %d was skipped by the consumer; reading again from it",
+            partition,
+            gap_from,
+        )
+        seeking[partition] = gap_from
+        await topology.app.consumer.seek(TP(settings.keyed_topic, partition), gap_from)
+
     @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
     async def correlate(stream: Any) -> None:
         async for events in stream.take_events(worker.bundles_per_batch, worker.batch_within_s):
@@ -95,12 +131,17 @@ def register(topology: Topology) -> None:
             stores, results = [], []
             for partition, group in sorted(groups.items()):
                 store = table.partition(partition)
-                results.append((partition, processor(partition, store).process(items(group), now_ms)))
+                first = await earliest_offset(partition)
+                results.append((partition, processor(partition, store).process(items(group), now_ms, first)))
                 stores.append(store)
             await table.commit(stores, topology.output)
             if await publish_outboxes(topology, stores):
                 await table.commit(stores, topology.output)
             for partition, result in results:
+                if result.gap_from is not None:
+                    await read_again(partition, result.gap_from)
+                else:
+                    seeking.pop(partition, None)
                 record(partition, result)
 
     def record(partition: int, result: BatchResult) -> None:
@@ -110,6 +151,8 @@ def register(topology: Topology) -> None:
         for outcome, count in result.counts.as_dict().items():
             if count > 0:
                 metrics.correlation.labels(outcome).inc(count)
+        if result.before_feed_start:
+            metrics.correlation.labels("before_feed_start").inc(result.before_feed_start)
         for q in result.quarantined:
             metrics.quarantined.labels(q.reason).inc()
         if result.watermark_ms is not None:

@@ -4,14 +4,16 @@ With ticks off (a backfill of history), the watermark moves only with the input 
 markers, and an input partition that got no events holds it back; nothing closes the tail. This
 writes a tick stamped ``--until`` into every keyed partition, after what ingest has forwarded:
 every event older than ``until − worker.max_delivery_delay_ms`` is promised delivered, on every
-input partition. Run it once ingest has read the whole backfill (its group's lag on the event
-topic is 0).
+input partition. It first waits (showing progress) until ingest has read the whole backfill:
+its group's (``<app_id>-ingest``) lag on the event topic is 0 — a tick written before the last
+bundles would close intervals those bundles still fill.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.settings import Settings
@@ -25,6 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--until", required=True, help="ISO-8601 instant with offset: everything before it is in")
+    p.add_argument(
+        "--wait-s", type=float, default=600.0, help="how long to wait for ingest's lag to reach 0 (seconds)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -38,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"close-backfill: {exc}\n")
         return 2
+    if not wait_for_ingest(settings, args.wait_s):
+        return 1
     producer = OutputProducer(settings.kafka.bootstrap_servers)
     value = str(until_ms).encode()
     for partition in range(settings.kafka.partitions):
@@ -51,3 +58,23 @@ def run(args: argparse.Namespace) -> int:
         f"of {settings.keyed_topic}\n"
     )
     return 0
+
+
+def wait_for_ingest(settings: Settings, wait_s: float) -> bool:
+    from streamvane.topology.group_lag import group_lag
+
+    deadline = time.monotonic() + wait_s
+    group, topic = settings.ingest_group, settings.topics.events
+    while (lag := group_lag(settings.kafka.bootstrap_servers, group, topic)) != 0:
+        if time.monotonic() > deadline:
+            shown = "no committed offsets" if lag is None else f"lag {lag}"
+            sys.stderr.write(
+                f"close-backfill: ingest ({group}) has not read the backfill ({shown} on {topic}) after "
+                f"{wait_s:.0f} s; nothing written. Is the worker running?\n"
+            )
+            return False
+        state = "not started" if lag is None else f"lag {lag}"
+        sys.stdout.write(f"close-backfill: waiting for ingest ({group}): {state}\n")
+        sys.stdout.flush()
+        time.sleep(1.0)
+    return True

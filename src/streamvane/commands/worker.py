@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
+import signal
 import sys
 
 from streamvane.settings import Settings, describe_settings
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from streamvane.topology.app import create_topology
     from streamvane.topology.topics import ensure_topics, partition_count
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: every thread's stack
     settings = Settings()
     ensure_topics(settings)
     topology = create_topology(settings, partition_count(settings, settings.topics.events))

@@ -6,9 +6,11 @@ The steps, in order (each batch, deterministic given the store and the items):
    event's identity in the keyed topic is its bundle's offset and its index in the bundle; a
    batch applies whole bundles, so the bundle offset is enough).
 2. Each event (parsed once, by ingest) is checked for lateness against the watermark *before*
-   this batch (before the feed start: ``before-feed-start``; past the correction horizon:
-   ``too-late``; both quarantined by reference to the input record), then correlated in its
-   conversation's correlator (loaded from the store, with that watermark).
+   this batch (past the correction horizon: ``too-late``, quarantined by reference to the input
+   record), then correlated in its conversation's correlator (loaded from the store, with that
+   watermark). Events before the feed start are correlated too — a replay started an hour
+   before the feed start pairs them with their partners after it — but what they record falls
+   in intervals no feed covers and is dropped (``before_feed_start``).
 3. The watermark advances: the minimum over the input partitions' markers, or a tick − the max
    delivery delay (:mod:`streamvane.kpi.closing`).
 4. Conversations with a deadline up to the watermark are expired (handle without wrap-up, …).
@@ -44,7 +46,6 @@ from streamvane.stages.quarantine import quarantine_event_reference
 from streamvane.stages.store import BatchWrites, Store, recover
 
 REASON_TOO_LATE = "too-late"
-REASON_BEFORE_START = "before-feed-start"
 
 
 class BundleItem(NamedTuple):
@@ -55,9 +56,11 @@ class BundleItem(NamedTuple):
 
 
 class TickItem(NamedTuple):
-    """Every input partition has delivered everything older than ``tick_ms − max delivery delay``."""
+    """Every input partition has delivered everything older than ``tick_ms − max delivery delay``;
+    ``offset``: its place in the keyed partition (None offline, where ticks take no offset)."""
 
     tick_ms: int
+    offset: int | None = None
 
 
 Item = BundleItem | TickItem
@@ -91,8 +94,10 @@ class BatchResult:
     applied: int = 0
     redelivered: int = 0
     late_observations: int = 0
+    before_feed_start: int = 0
     counts: CorrelationCounts = field(default_factory=CorrelationCounts)
     watermark_ms: int | None = None
+    gap_from: int | None = None
 
 
 @dataclass(slots=True)
@@ -106,6 +111,7 @@ class _Meta:
     oldest_ms: int
     inputs: int = 0
     input_watermarks: dict[str, int] = field(default_factory=dict)
+    next_offset: int = -1
 
     @classmethod
     def load(cls, raw: bytes | None, start_ms: int) -> _Meta:
@@ -156,24 +162,37 @@ class PartitionProcessor:
     def __init__(self, config: ProcessorConfig, store: Store) -> None:
         self.config, self.store = config, store
 
-    def process(self, items: Iterable[Item], now_ms: int) -> BatchResult:
-        """Apply one batch; its state changes and outbox are committed together (see BatchWrites)."""
+    def process(self, items: Iterable[Item], now_ms: int, earliest_offset: int = 0) -> BatchResult:
+        """Apply one batch; its state changes and outbox are committed together (see BatchWrites).
+
+        Keyed records must come without a gap: from ``earliest_offset`` (the partition's first
+        record still held) on, each the one after the last applied. Should one be missing — the
+        consumer skipped it — the batch stops before the gap and ``gap_from`` says where to read
+        again; nothing after a gap is applied, so nothing is lost."""
         recover(self.store)
         batch = BatchWrites(self.store)
-        result = self._process(batch, items, now_ms)
+        result = self._process(batch, items, now_ms, earliest_offset)
         outputs = [Output(QUARANTINE, None, q.value, q.headers) for q in result.quarantined]
         outputs += [Output(PARTIALS, p.key.encode(), p.encode()) for p in result.partials]
         outbox.add(batch, outputs)
         batch.commit()
         return result
 
-    def _process(self, store: Store, items: Iterable[Item], now_ms: int) -> BatchResult:
+    def _process(self, store: Store, items: Iterable[Item], now_ms: int, earliest_offset: int) -> BatchResult:
         cfg = self.config
         meta = _Meta.load(store.get(keys.META), cfg.start_ms)
         result = BatchResult()
         cells = _BatchCells(cfg.base)
         conversations: dict[str, Correlator] = {}
         for item in items:
+            if item.offset is not None:
+                expected = max(meta.next_offset, earliest_offset)
+                if item.offset > expected:
+                    result.gap_from = expected
+                    break
+                if item.offset < expected and isinstance(item, TickItem):
+                    continue
+                meta.next_offset = max(meta.next_offset, item.offset + 1)
             if isinstance(item, TickItem):
                 meta.tick_ms = item.tick_ms if meta.tick_ms is None else max(meta.tick_ms, item.tick_ms)
                 continue
@@ -188,6 +207,8 @@ class PartitionProcessor:
                     result.quarantined.append(self._quarantined(event, source, *refusal))
                     continue
                 result.applied += 1
+                if event.event_time_ms < cfg.start_ms:
+                    result.before_feed_start += 1
                 correlator = self._correlator(
                     store, conversations, event.conversation_id, cells, result, meta.watermark_ms
                 )
@@ -213,8 +234,6 @@ class PartitionProcessor:
 
     def _refusal(self, event_time_ms: int, watermark_ms: int | None) -> tuple[str, str] | None:
         cfg = self.config
-        if event_time_ms < cfg.start_ms:
-            return REASON_BEFORE_START, f"event time {event_time_ms} is before the feed start {cfg.start_ms}"
         end = cfg.base.bounds(event_time_ms)[1]
         if cfg.closing.classify(end, watermark_ms) is Lateness.TOO_LATE:
             return REASON_TOO_LATE, (
@@ -280,7 +299,7 @@ class PartitionProcessor:
         new_dimensions: dict[int, set[tuple[str, str]]] = {}
         for (start, queue, media), delta in sorted(cells.deltas.items()):
             if start < meta.oldest_ms:
-                result.late_observations += 1  # its interval is past the horizon and forgotten
+                result.late_observations += 1  # before the feed, or past the horizon and forgotten
                 continue
             key = keys.cell(start, queue, media)
             raw = store.get(key)

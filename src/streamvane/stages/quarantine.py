@@ -51,7 +51,7 @@ def quarantine_message(
 def quarantine_event_reference(
     event: Mapping[str, Any], reason: str, detail: str, topic: str, partition: int, offset: int
 ) -> tuple[bytes, Headers]:
-    """For an event refused after parsing (``too-late``, ``before-feed-start``): its bytes are no
+    """For an event refused after parsing (``too-late``): its bytes are no
     longer at hand, so the value names where they are (the event topic keeps its history) and
     carries the parsed fields."""
     headers: Headers = [

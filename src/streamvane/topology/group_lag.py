@@ -1,0 +1,23 @@
+"""A consumer group's lag on a topic, read from outside the group (its committed offsets against
+the partitions' high watermarks), as ``kafka-consumer-groups --describe`` computes it."""
+
+from __future__ import annotations
+
+from confluent_kafka import Consumer, TopicPartition
+
+
+def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
+    """Records of ``topic`` the group has not committed yet; None while it has committed nothing
+    on a partition that holds records. Does not join the group."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        lag = 0
+        for tp in consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
+            if high > low and tp.offset < 0:
+                return None
+            lag += max(0, high - max(tp.offset, low))
+        return lag
+    finally:
+        consumer.close()
