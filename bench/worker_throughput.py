@@ -40,6 +40,7 @@ from streamvane.genesys.lines import read_lines
 from streamvane.genesys.parse import EventParser
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import format_instant
+from streamvane.settings import Settings
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
@@ -209,8 +210,11 @@ def main() -> None:
             worker, cpu_us, to_ready = worker_run(run, valid_count(lines), timeout_s=1800)
         finally:
             run.cleanup()
+    worker_settings = Settings().worker  # what the worker runs with: defaults, or STREAMVANE_ overrides
     extra: dict[str, object] = {
         "events": len(lines),
+        "ingest_batch_size": worker_settings.ingest_batch_size,
+        "bundles_per_batch": worker_settings.bundles_per_batch,
         "input_partitions": args.partitions,
         "worker_seconds_to_ready": to_ready,
         "worker_cpu_us_per_event": cpu_us,

@@ -78,10 +78,16 @@ class WorkerSettings(BaseModel):
     )
     batch_size: int = Field(1000, ge=1, description="Partials per assembly batch.")
     ingest_batch_size: int = Field(
-        5000, ge=1, description="Input records ingest reads, validates and bundles per batch."
+        20_000,
+        ge=1,
+        description="Most input records ingest reads, validates and bundles per batch (it takes what "
+        "has arrived within batch_within_s).",
     )
     bundles_per_batch: int = Field(
-        16, ge=1, description="Keyed-topic records (bundles of events, ticks) correlate takes per batch."
+        64,
+        ge=1,
+        description="Most keyed-topic records (bundles of events, ticks) correlate takes per batch: "
+        "larger batches write a conversation touched several times once.",
     )
     max_bundle_bytes: int = Field(
         512 * 1024, ge=4096, le=900 * 1024, description="Largest bundle ingest writes (below Kafka's 1 MiB)."

@@ -100,7 +100,7 @@ def create_topology(settings: Settings, input_partitions: int) -> Topology:
         broker_heartbeat_interval=min(3.0, worker.session_timeout_s / 3),
         key_serializer="raw",
         value_serializer="raw",
-        stream_buffer_maxsize=max(128, 4 * worker.bundles_per_batch),
+        stream_buffer_maxsize=max(128, 2 * worker.bundles_per_batch),
         consumer_group_instance_id=worker.instance_id,
     )
     options = {"block_cache_size": worker.block_cache_bytes, "write_buffer_size": worker.write_buffer_bytes}
