@@ -11,6 +11,7 @@ from streamvane.commands import (
     dispatch,
     dlq,
     profiles,
+    reconcile,
     replay,
     simulate,
     worker,
@@ -27,3 +28,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     dispatch.register(sub)
     dlq.register(sub)
     close_backfill.register(sub)
+    reconcile.register(sub)

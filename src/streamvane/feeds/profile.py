@@ -89,9 +89,10 @@ class FeedProfile(BaseModel):
         clash = sorted(set(names) & {k for k in keys if k})
         if clash:
             raise ValueError(f"fields: {clash} collide with the row's dimension field names")
-        unknown = sorted(set(self.acceptance.tolerance_pct) - set(names))
-        if unknown:
-            raise ValueError(f"acceptance.tolerance_pct: {unknown} are not fields of this profile")
+        for setting in ("tolerance_pct", "absolute_floor"):
+            unknown = sorted(set(getattr(self.acceptance, setting)) - set(names))
+            if unknown:
+                raise ValueError(f"acceptance.{setting}: {unknown} are not fields of this profile")
         dims = [(d.queue_id, d.media_type) for d in self.dimensions]
         if len(set(dims)) != len(dims):
             raise ValueError("dimensions: a (queue_id, media_type) pair is listed twice")

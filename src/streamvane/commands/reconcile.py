@@ -1,0 +1,84 @@
+"""``streamvane reconcile``: what we delivered against Genesys' own numbers, per interval,
+dimension and payload field, within the profile's tolerances (:mod:`streamvane.feeds.reconcile`).
+
+Offline form: both sides are aggregates-query response files (``streamvane compute`` prints ours;
+Genesys' ``conversations/aggregates/query`` returns theirs). Exit 0: everything within tolerance;
+1: something is out; 2: usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streamvane.feeds.reconcile import AggregatesError, ReconciledCell, parse_aggregates, reconcile, summary
+from streamvane.kpi.intervals import format_instant, parse_instant
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "reconcile",
+        help="compare delivered KPIs with Genesys' aggregates within the profile's tolerances",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--profile", required=True, help="feed profile id (its fields and tolerances)")
+    p.add_argument("--from", dest="from_", required=True, help="ISO-8601 instant with offset (inclusive)")
+    p.add_argument("--to", required=True, help="ISO-8601 instant with offset (exclusive)")
+    p.add_argument("--ours", required=True, type=Path, help="our aggregates response (JSON file)")
+    p.add_argument("--genesys", required=True, type=Path, help="Genesys' aggregates response (JSON file)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamvane.settings import Settings
+
+    try:
+        settings = Settings()
+        profile = settings.profile(args.profile)
+        from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
+        ours = parse_aggregates(_load(args.ours))
+        theirs = parse_aggregates(_load(args.genesys))
+    except (KeyError, ValueError, OSError) as exc:
+        sys.stderr.write(f"reconcile: {exc}\n")
+        return 2
+    cells = reconcile(profile, settings.kpi, ours, theirs, from_ms, to_ms)
+    counts = summary(cells)
+    if args.format == "json":
+        doc = {"profile": profile.id, "from": format_instant(from_ms), "to": format_instant(to_ms), **counts}
+        doc["cells"] = [c.as_json() for c in cells]
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _table([c for c in cells if c.verdict == "out"], counts)
+    return 1 if counts["out"] else 0
+
+
+def _load(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise AggregatesError(f"{path}: not JSON: {exc}") from exc
+
+
+def _table(out: list[ReconciledCell], counts: dict[str, int]) -> None:
+    write = sys.stdout.write
+    if out:
+        head = ("interval", "queue", "media", "field", "ours", "theirs", "allowed")
+        write("{:<50} {:<38} {:<8} {:<24} {:>12} {:>12} {:>10}\n".format(*head))
+        for c in out:
+            interval = f"{format_instant(c.interval_start_ms)}/{format_instant(c.interval_end_ms)}"
+            write(
+                f"{interval:<50} {c.queue_id:<38} {c.media_type:<8} {c.field:<24} {_num(c.ours):>12} "
+                f"{_num(c.theirs):>12} {c.tolerance:>10.3g}\n"
+            )
+    total = counts["ok"] + counts["out"]
+    write(f"reconcile: {total} cells, {counts['ok']} within tolerance, {counts['out']} out\n")
+
+
+def _num(value: float | None) -> str:
+    return "null" if value is None else f"{value:.6g}"

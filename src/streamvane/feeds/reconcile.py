@@ -1,0 +1,146 @@
+"""Reconciliation: what we delivered against Genesys' own numbers, field by field, within the
+profile's tolerances.
+
+Both sides are aggregates-query responses (``POST /api/v2/analytics/conversations/aggregates/
+query``; :mod:`streamvane.kpi.aggregates_response` writes ours in the same shape): per interval,
+queue and media type, each metric's Genesys stats (count, sum, min, max; durations in ms). Each
+side's stats go through the profile's KPI mapping, so what is judged is what the WFM received.
+
+A field passes when ``|ours − theirs| ≤ max(floor, tolerance_pct % × |theirs|)``. The floor is in
+the field's own unit — by default 1 (one call, one second of a duration, one percentage point) —
+because ±2 % of 3 calls means nothing. A field defined on one side only (an AHT over no handled
+calls) is out unless the other is within the floor of 0. Intervals are half-open ``[start, end)``
+in epoch ms, written as Genesys writes them (ISO-8601, UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from streamvane.feeds.mapping import RowContext, Stats
+from streamvane.feeds.profile import FeedProfile
+from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.intervals import format_interval, parse_instant
+
+CellKey = tuple[int, int, str, str]  # interval start ms, end ms, queue id, media type
+_UNIT_SECONDS_MS = {"ms": 1000.0, "s": 1.0, "min": 1 / 60}
+
+
+class AggregatesError(ValueError):
+    """The document is not an aggregates-query response."""
+
+
+def parse_aggregates(doc: Any) -> dict[CellKey, dict[str, tuple[int, int, int, int]]]:
+    """Every (interval, queue, media) cell's metric stats, as (count, sum, min, max)."""
+    cells: dict[CellKey, dict[str, tuple[int, int, int, int]]] = {}
+    try:
+        for result in doc.get("results", []):
+            group = result["group"]
+            queue, media = str(group["queueId"]), str(group["mediaType"]).lower()
+            for data in result.get("data", []):
+                start_text, end_text = str(data["interval"]).split("/")
+                key = (parse_instant(start_text), parse_instant(end_text), queue, media)
+                stats = cells.setdefault(key, {})
+                for row in data.get("metrics", []):
+                    values = row["stats"]
+                    if "count" not in values:
+                        continue  # oServiceLevel's ratio: the mapping derives it from counts
+                    stats[str(row["metric"])] = (
+                        int(values["count"]),
+                        int(values.get("sum", 0)),
+                        int(values.get("min", 0)),
+                        int(values.get("max", 0)),
+                    )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise AggregatesError(f"not an aggregates response: {exc!r}") from exc
+    return cells
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciledCell:
+    interval_start_ms: int
+    interval_end_ms: int
+    queue_id: str
+    media_type: str
+    field: str
+    ours: float | None
+    theirs: float | None
+    deviation: float | None
+    tolerance: float
+    verdict: Literal["ok", "out"]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "interval": format_interval(self.interval_start_ms, self.interval_end_ms),
+            "queue_id": self.queue_id,
+            "media_type": self.media_type,
+            "field": self.field,
+            "ours": self.ours,
+            "theirs": self.theirs,
+            "deviation": self.deviation,
+            "tolerance": self.tolerance,
+            "verdict": self.verdict,
+        }
+
+
+def default_floor(unit: str | None, is_duration: bool) -> float:
+    """One unit of the field: a second for a duration (in its unit), else 1."""
+    return _UNIT_SECONDS_MS[unit or "ms"] if is_duration else 1.0
+
+
+def reconcile(
+    profile: FeedProfile,
+    kpi: KpiConfig,
+    ours: Mapping[CellKey, Stats],
+    theirs: Mapping[CellKey, Stats],
+    from_ms: int,
+    to_ms: int,
+) -> list[ReconciledCell]:
+    """Every field of every cell in ``[from_ms, to_ms)`` on either side (restricted to the
+    profile's dimensions when it lists them), in order."""
+    wanted = {(d.queue_id, d.media_type) for d in profile.dimensions}
+    keys = sorted(
+        key
+        for key in set(ours) | set(theirs)
+        if from_ms <= key[0] < to_ms and (not wanted or (key[2], key[3]) in wanted)
+    )
+    acceptance = profile.acceptance
+    out: list[ReconciledCell] = []
+    for key in keys:
+        start, end, queue, media = key
+        ctx = RowContext(queue, media, kpi)
+        for spec in profile.fields:
+            mine = spec.evaluate(ours.get(key, {}), ctx)
+            other = spec.evaluate(theirs.get(key, {}), ctx)
+            pct = acceptance.tolerance_pct.get(spec.name, acceptance.default_tolerance_pct)
+            floor = acceptance.absolute_floor.get(spec.name, default_floor(spec.unit, spec.is_duration))
+            allowed = max(floor, pct / 100 * abs(other or 0))
+            deviation = None if mine is None or other is None else abs(mine - other)
+            if deviation is None:
+                ok = (mine is None and other is None) or abs((mine or 0) - (other or 0)) <= floor
+            else:
+                ok = deviation <= allowed
+            out.append(
+                ReconciledCell(
+                    start,
+                    end,
+                    queue,
+                    media,
+                    spec.name,
+                    mine,
+                    other,
+                    deviation,
+                    allowed,
+                    "ok" if ok else "out",
+                )
+            )
+    return out
+
+
+def summary(cells: Iterable[ReconciledCell]) -> dict[str, int]:
+    counts = {"ok": 0, "out": 0}
+    for cell in cells:
+        counts[cell.verdict] += 1
+    return counts
