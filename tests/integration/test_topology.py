@@ -23,11 +23,14 @@ from confluent_kafka.admin import ConfigResource  # type: ignore[attr-defined]
 from streamvane.commands.processes import free_port
 from streamvane.feeds.profile import FeedProfile
 from streamvane.genesys.events import KPI_KINDS
+from streamvane.kpi.aggregates_response import aggregates_response
+from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid, format_instant
 from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
+from streamvane.simulator.truth import ground_truth
 from streamvane.topology.topic_reader import read_to_end
 from tests.support import kafka
 from tests.support.expectations import Cells, expected_cells, late_offer, offered, record_cells
@@ -89,6 +92,16 @@ def test_a_simulated_day_yields_records_equal_to_compute_for_each_profile(run: W
         assert all(len(r.rows) == len(DIMENSIONS) for r in mine), "zero rows for quiet queues"
         starts = [r.interval_start_ms for r in mine]
         assert starts == sorted(set(starts)), "one record per interval, in order"
+    # `streamvane reconcile --feed`: the live records against the simulator's independent truth
+    grid = IntervalGrid(Granularity.PT15M, "UTC")
+    truth = ground_truth(simulate(SPEC), grid, KpiConfig())
+    genesys = run.tmp / "genesys.json"
+    genesys.write_bytes(orjson.dumps(aggregates_response(truth.cells, grid, KpiConfig())))
+    span = ["--from", format_instant(SPEC.start_ms), "--to", format_instant(SPEC.end_ms)]
+    report = streamvane_cli(
+        run, "reconcile", "--profile", "wfm-utc-15", *span, "--feed", "--genesys", str(genesys)
+    )
+    assert " 0 out" in report and " within tolerance" in report, report
 
 
 def test_late_event_restates_once_and_one_beyond_the_horizon_is_quarantined(run: WorkerRun) -> None:

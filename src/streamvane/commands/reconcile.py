@@ -1,9 +1,10 @@
 """``streamvane reconcile``: what we delivered against Genesys' own numbers, per interval,
 dimension and payload field, within the profile's tolerances (:mod:`streamvane.feeds.reconcile`).
 
-Offline form: both sides are aggregates-query response files (``streamvane compute`` prints ours;
-Genesys' ``conversations/aggregates/query`` returns theirs). Exit 0: everything within tolerance;
-1: something is out; 2: usage or input errors.
+Ours is an aggregates-query response file (``streamvane compute`` prints one), or ``--feed``: the
+live records of the compacted feed-record topic. Theirs is Genesys' response to
+``conversations/aggregates/query``, as a file. Exit 0: everything within tolerance; 1: something
+is out; 2: usage or input errors.
 """
 
 from __future__ import annotations
@@ -14,9 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from confluent_kafka import KafkaException
 
-from streamvane.feeds.reconcile import AggregatesError, ReconciledCell, parse_aggregates, reconcile, summary
+from streamvane.feeds.mapping import Stats
+from streamvane.feeds.reconcile import (
+    AggregatesError,
+    CellKey,
+    ReconciledCell,
+    parse_aggregates,
+    reconcile,
+    records_as_cells,
+    summary,
+)
 from streamvane.kpi.intervals import format_instant, parse_instant
+from streamvane.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,22 +41,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--profile", required=True, help="feed profile id (its fields and tolerances)")
     p.add_argument("--from", dest="from_", required=True, help="ISO-8601 instant with offset (inclusive)")
     p.add_argument("--to", required=True, help="ISO-8601 instant with offset (exclusive)")
-    p.add_argument("--ours", required=True, type=Path, help="our aggregates response (JSON file)")
+    ours = p.add_mutually_exclusive_group(required=True)
+    ours.add_argument("--ours", type=Path, help="our aggregates response (JSON file)")
+    ours.add_argument("--feed", action="store_true", help="ours: the live records of the feed-record topic")
     p.add_argument("--genesys", required=True, type=Path, help="Genesys' aggregates response (JSON file)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamvane.settings import Settings
-
     try:
         settings = Settings()
         profile = settings.profile(args.profile)
         from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
-        ours = parse_aggregates(_load(args.ours))
+        ours = _feed(settings, profile.id) if args.feed else parse_aggregates(_load(args.ours))
         theirs = parse_aggregates(_load(args.genesys))
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, KafkaException) as exc:
         sys.stderr.write(f"reconcile: {exc}\n")
         return 2
     cells = reconcile(profile, settings.kpi, ours, theirs, from_ms, to_ms)
@@ -56,6 +68,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         _table([c for c in cells if c.verdict == "out"], counts)
     return 1 if counts["out"] else 0
+
+
+def _feed(settings: Settings, profile_id: str) -> dict[CellKey, Stats]:
+    from streamvane.commands.replay import existing_records
+    from streamvane.records.avro import AvroCodec
+
+    live = existing_records(settings.kafka.bootstrap_servers, settings.topics.feed_records, AvroCodec())
+    return records_as_cells(live.values(), profile_id)
 
 
 def _load(path: Path) -> Any:

@@ -23,6 +23,7 @@ from streamvane.feeds.mapping import RowContext, Stats
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import format_interval, parse_instant
+from streamvane.records.feed_record import FeedRecord
 
 CellKey = tuple[int, int, str, str]  # interval start ms, end ms, queue id, media type
 _UNIT_SECONDS_MS = {"ms": 1000.0, "s": 1.0, "min": 1 / 60}
@@ -55,6 +56,19 @@ def parse_aggregates(doc: Any) -> dict[CellKey, dict[str, tuple[int, int, int, i
                     )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise AggregatesError(f"not an aggregates response: {exc!r}") from exc
+    return cells
+
+
+def records_as_cells(records: Iterable[FeedRecord], profile_id: str) -> dict[CellKey, Stats]:
+    """The live feed records of ``profile_id`` (the latest per interval) as cells: what the WFM
+    was sent, stat for stat."""
+    cells: dict[CellKey, Stats] = {}
+    for record in records:
+        if record.profile_id != profile_id:
+            continue
+        for row in record.rows:
+            key = (record.interval_start_ms, record.interval_end_ms, row.queue_id, row.media_type)
+            cells[key] = {s.metric: (s.count, s.sum, s.min, s.max) for s in row.metrics}
     return cells
 
 

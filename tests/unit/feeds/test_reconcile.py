@@ -12,15 +12,16 @@ import pytest
 import yaml
 
 from streamvane.cli import main
-from streamvane.feeds.profile import FeedProfile
-from streamvane.feeds.reconcile import parse_aggregates, reconcile
+from streamvane.feeds.profile import Dimension, FeedProfile
+from streamvane.feeds.reconcile import parse_aggregates, reconcile, records_as_cells
 from streamvane.kpi.aggregates_response import aggregates_response
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig
-from streamvane.simulator.contact_center import simulate
+from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
+from tests.support.pipeline import Pipeline
 
 SPEC = SimulationSpec(agents=60, hours=3, seed=31, reorder_ms=20_000, duplicate_rate=0.03)
 PROFILE = FeedProfile(id="wfm-15", version=1, cadence="PT15M", time_zone="UTC")
@@ -143,3 +144,21 @@ def test_the_cli_reports_json_and_exits_1_when_out_of_tolerance(
     assert main(args) == 0
     assert main([*args[:-1], str(tmp_path / "missing.json")]) == 2
     assert "reconcile:" in capsys.readouterr().err
+
+
+def test_the_records_the_stages_emit_agree_with_the_truth_field_by_field() -> None:
+    """What ``--feed`` judges: the feed records themselves (here from the worker's own stage code,
+    in process), latest revision per interval, against the simulator's independent truth."""
+    conversations = simulate(SPEC)
+    dims = tuple(Dimension(queue_id=q, media_type=s.media_type) for q, s in queue_directory(SPEC).items())
+    profile = PROFILE.model_copy(update={"dimensions": dims})
+    pipeline = Pipeline((profile,), start_ms=SPEC.start_ms)
+    pipeline.feed([line for _, line in delivery(SPEC, conversations)], tick_ms=SPEC.end_ms + 6 * 3_600_000)
+    ours = records_as_cells(pipeline.records, profile.id)
+    assert len(ours) == len({r.interval_start_ms for r in pipeline.records}) * len(dims), "zero rows too"
+    theirs = parse_aggregates(
+        aggregates_response(ground_truth(conversations, profile.grid(), KPI).cells, profile.grid(), KPI)
+    )
+    result = reconcile(profile, KPI, ours, theirs, SPEC.start_ms, SPEC.end_ms)
+    assert [c for c in result if c.verdict == "out"] == []
+    assert sum(1 for c in result if c.field == "offered" and c.theirs) > 10, "real traffic was compared"
