@@ -73,7 +73,7 @@ def worker_state(events: Path, kpi: KpiConfig) -> tuple[int, dict[str, tuple[int
         """An ingest batch: its bundles (the marker last) into every partition, then correlate."""
         items = bundle_items(ingest.process(batch, now_ms=2**62).bundles, offsets)
         for p in range(PARTITIONS):
-            processors[p].process(items.get(p, []), now_ms=2**62)
+            processors[p].process(items.get(p, []))
             clear(stores[p])
         batch.clear()
 

@@ -36,6 +36,7 @@ from confluent_kafka import Consumer
 
 from bench.report import emit
 from streamvane.commands.processes import free_port
+from streamvane.genesys.events import ConversationEvent
 from streamvane.genesys.lines import read_lines
 from streamvane.genesys.parse import EventParser
 from streamvane.kpi.config import KpiConfig
@@ -96,10 +97,10 @@ def core_rate(lines: list[bytes], partitions: int, start_ms: int, tick_ms: int, 
         ]
         items = bundle_items(ingest.process(records, now_ms=2**62).bundles, offsets)
         for p in range(partitions):
-            processors[p].process(items.get(p, []), now_ms=2**62)
+            processors[p].process(items.get(p, []))
             outbox.clear(stores[p])
     for p in range(partitions):
-        processors[p].process([TickItem(tick_ms)], now_ms=2**62)
+        processors[p].process([TickItem(tick_ms)])
     return len(lines) / (time.perf_counter() - started)
 
 
@@ -140,7 +141,7 @@ def worker_run(run: WorkerRun, expected_applied: int, timeout_s: float) -> tuple
 
 def valid_count(lines: list[bytes]) -> int:
     parser = EventParser()
-    return sum(1 for line in lines if type(parser.parse(line, 2**62)).__name__ == "ConversationEvent")
+    return sum(1 for line in lines if isinstance(parser.parse(line, 2**62), ConversationEvent))
 
 
 def day_replay(bootstrap: str, events: Path, partitions: int) -> dict[str, object]:

@@ -67,9 +67,8 @@ class Pipeline:
         """A killed worker restarted with its local stores: ingest and correlate read their input
         again from the start (what a test feeds next), so the same bundles land at the same
         offsets; correlate skips those it applied."""
-        self.ingest.progress = InputProgress(1, self.kpi.reorder_tolerance_ms)
+        self.reread_input()
         self.offsets = [0] * self.partitions
-        self.read = 0
 
     def processor(self, partition: int) -> PartitionProcessor:
         config = ProcessorConfig(self.kpi, BASE, self.closing, self.start_ms, 60_000, partition)
@@ -107,7 +106,7 @@ class Pipeline:
     def _run(self, partition: int, items: list[Item]) -> None:
         """One batch, then publish the outboxes as the shell does (leftovers of a crash included)."""
         store = self.stores[partition]
-        self.processor(partition).process(items, now_ms=2**62)
+        self.processor(partition).process(items)
         partials = []
         for out in outbox.pending(store):
             if out.destination == outbox.QUARANTINE:

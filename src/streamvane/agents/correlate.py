@@ -15,7 +15,6 @@ and their clearing committed.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from faust.types import TP
@@ -124,7 +123,6 @@ def register(topology: Topology) -> None:
     @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
     async def correlate(stream: Any) -> None:
         async for events in stream.take_events(worker.bundles_per_batch, worker.batch_within_s):
-            now_ms = time.time_ns() // 1_000_000
             groups: dict[int, list[Any]] = {}
             for event in events:
                 groups.setdefault(event.message.partition, []).append(event)
@@ -132,7 +130,7 @@ def register(topology: Topology) -> None:
             for partition, group in sorted(groups.items()):
                 store = table.partition(partition)
                 first = await earliest_offset(partition)
-                results.append((partition, processor(partition, store).process(items(group), now_ms, first)))
+                results.append((partition, processor(partition, store).process(items(group), first)))
                 stores.append(store)
             await table.commit(stores, topology.output)
             if await publish_outboxes(topology, stores):

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 
 from streamvane.settings import Settings
 from streamvane.stages.ingest import IngestResult, IngestStage, SourceRecord
@@ -32,8 +32,6 @@ from streamvane.topology.metrics import WorkerMetrics
 from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger(__name__)
-
-_NO_TIMESTAMP = 0  # confluent_kafka.TIMESTAMP_NOT_AVAILABLE
 
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
@@ -76,7 +74,6 @@ class IngestLoop:
             self.topic,
             worker.max_bundle_bytes,
         )
-        self.read_up_to: dict[int, int] = {}
         self.next_tick_ms = 0
 
     def step(self) -> int:
@@ -87,8 +84,9 @@ class IngestLoop:
         if records:
             result = self.stage.process(records, self.clock())
             self._publish(result)
+            read_up_to = {r.partition: r.offset + 1 for r in records}  # offsets ascend per partition
             self.consumer.commit(
-                offsets=[TopicPartition(self.topic, p, o) for p, o in sorted(self.read_up_to.items())],
+                offsets=[TopicPartition(self.topic, p, o) for p, o in sorted(read_up_to.items())],
                 asynchronous=False,
             )
         if worker.ticks_enabled and self.clock() >= self.next_tick_ms:
@@ -102,28 +100,29 @@ class IngestLoop:
         advanced = False
         for tp in self.consumer.assignment():
             low, high = self.consumer.get_watermark_offsets(tp, timeout=5.0)
-            position = self.read_up_to.get(tp.partition)
-            if position is None:
+            position = self.consumer.position([tp])[0].offset  # negative: nothing read yet
+            if position < 0:
                 committed = self.consumer.committed([tp], timeout=5.0)[0].offset
                 position = committed if committed >= 0 else low
             if position >= high:
                 self.stage.progress.idle(tp.partition, idle_at)
                 advanced = True
         if advanced:
-            output = self.output
             for partition, bundle in self.stage.marker_bundles():
-                output.produce(self.settings.keyed_topic, bundle, None, bundle_headers(), partition)
-            self._flush()
+                self.output.produce(self.settings.keyed_topic, bundle, None, bundle_headers(), partition)
+            self.output.flush_or_raise()
 
     def _record(self, message: Any) -> SourceRecord:
         error = message.error()
         if error is not None:
             raise KafkaException(error)
         kind, timestamp = message.timestamp()
-        partition, offset = message.partition(), message.offset()
-        self.read_up_to[partition] = offset + 1
         return SourceRecord(
-            message.value(), message.key(), partition, offset, None if kind == _NO_TIMESTAMP else timestamp
+            message.value(),
+            message.key(),
+            message.partition(),
+            message.offset(),
+            None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
         )
 
     def _publish(self, result: IngestResult) -> None:
@@ -136,12 +135,9 @@ class IngestLoop:
             log.warning(
                 "quarantined reason=%s source=%s", q.reason, dict(q.headers).get("source", b"").decode()
             )
-        self._flush()
+        output.flush_or_raise()
         metrics.events_in.inc(sum(result.read.values()))
         metrics.bundles.inc(len(result.bundles))
-
-    def _flush(self) -> None:
-        self.output.flush_or_raise()
 
 
 def register(topology: Topology) -> None:

@@ -37,9 +37,8 @@ from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import MINUTE_MS, IntervalGrid
 from streamvane.records.partial import Partial
-from streamvane.stages import keys, outbox
+from streamvane.stages import bundles, keys, outbox
 from streamvane.stages.bundles import Bundle, Source
-from streamvane.stages.bundles import decode as bundles_decode
 from streamvane.stages.markers import Marker
 from streamvane.stages.outbox import PARTIALS, QUARANTINE, Output
 from streamvane.stages.quarantine import quarantine_event_reference
@@ -162,7 +161,7 @@ class PartitionProcessor:
     def __init__(self, config: ProcessorConfig, store: Store) -> None:
         self.config, self.store = config, store
 
-    def process(self, items: Iterable[Item], now_ms: int, earliest_offset: int = 0) -> BatchResult:
+    def process(self, items: Iterable[Item], earliest_offset: int = 0) -> BatchResult:
         """Apply one batch; its state changes and outbox are committed together (see BatchWrites).
 
         Keyed records must come without a gap: from ``earliest_offset`` (the partition's first
@@ -171,14 +170,14 @@ class PartitionProcessor:
         again; nothing after a gap is applied, so nothing is lost."""
         recover(self.store)
         batch = BatchWrites(self.store)
-        result = self._process(batch, items, now_ms, earliest_offset)
+        result = self._process(batch, items, earliest_offset)
         outputs = [Output(QUARANTINE, None, q.value, q.headers) for q in result.quarantined]
         outputs += [Output(PARTIALS, p.key.encode(), p.encode()) for p in result.partials]
         outbox.add(batch, outputs)
         batch.commit()
         return result
 
-    def _process(self, store: Store, items: Iterable[Item], now_ms: int, earliest_offset: int) -> BatchResult:
+    def _process(self, store: Store, items: Iterable[Item], earliest_offset: int) -> BatchResult:
         cfg = self.config
         meta = _Meta.load(store.get(keys.META), cfg.start_ms)
         result = BatchResult()
@@ -374,11 +373,11 @@ class PartitionProcessor:
             store.set(keys.deadlines(minute), orjson.dumps(merged))
 
 
-def bundle_items(bundles: Iterable[tuple[int, bytes]], next_offsets: list[int]) -> dict[int, list[Item]]:
+def bundle_items(written: Iterable[tuple[int, bytes]], next_offsets: list[int]) -> dict[int, list[Item]]:
     """Ingest's bundles as the items of each keyed partition, at the offsets the keyed topic
     would give them (``next_offsets`` advances): how offline runs feed the stage the worker's way."""
     items: dict[int, list[Item]] = {}
-    for partition, raw in bundles:
-        items.setdefault(partition, []).append(BundleItem(next_offsets[partition], bundles_decode(raw)))
+    for partition, raw in written:
+        items.setdefault(partition, []).append(BundleItem(next_offsets[partition], bundles.decode(raw)))
         next_offsets[partition] += 1
     return items

@@ -24,8 +24,6 @@ from typing import Any
 
 import orjson
 
-MARKER_KEY = b"__streamvane_marker__"
-
 
 @dataclass(frozen=True, slots=True)
 class Marker:

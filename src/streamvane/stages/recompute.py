@@ -63,7 +63,7 @@ def recompute(
         items = bundle_items(bundles, next_offsets).get(0, [])
         if tick:
             items.append(TickItem(tick_ms))
-        processor.process(items, now_ms=2**62)
+        processor.process(items)
         partials = [
             Partial.decode(o.value) for o in outbox.pending(store) if o.destination == outbox.PARTIALS
         ]

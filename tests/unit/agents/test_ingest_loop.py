@@ -52,9 +52,16 @@ class FakeConsumer:
     batches: list[list[FakeMessage]]
     high: dict[int, int] = field(default_factory=dict)
     committed_offsets: dict[int, int] = field(default_factory=dict)
+    positions: dict[int, int] = field(default_factory=dict)
 
     def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
-        return self.batches.pop(0) if self.batches else []
+        batch = self.batches.pop(0) if self.batches else []
+        for message in batch:
+            self.positions[message.partition()] = message.offset() + 1
+        return batch
+
+    def position(self, tps: list[TopicPartition]) -> list[TopicPartition]:
+        return [TopicPartition(tp.topic, tp.partition, self.positions.get(tp.partition, -1001)) for tp in tps]
 
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
         assert not asynchronous

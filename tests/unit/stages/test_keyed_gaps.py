@@ -36,14 +36,14 @@ def processor(store: DictStore) -> PartitionProcessor:
 def test_a_skipped_record_stops_the_batch_before_it_and_is_read_again() -> None:
     items = bundles(5)
     clean, gapped = DictStore(), DictStore()
-    whole = processor(clean).process([*items, TickItem(T0 + 3 * 3_600_000, 5)], now_ms=0)
+    whole = processor(clean).process([*items, TickItem(T0 + 3 * 3_600_000, 5)])
     assert whole.gap_from is None and whole.applied == 5
 
-    first = processor(gapped).process([items[0], items[1], items[3], items[4]], now_ms=0)
+    first = processor(gapped).process([items[0], items[1], items[3], items[4]])
     assert (first.gap_from, first.applied) == (2, 2), "nothing after the gap is applied"
-    again = processor(gapped).process([items[3]], now_ms=0)
+    again = processor(gapped).process([items[3]])
     assert (again.gap_from, again.applied) == (2, 0), "still waiting for the skipped record"
-    rest = processor(gapped).process([*items[2:], TickItem(T0 + 3 * 3_600_000, 5)], now_ms=0)
+    rest = processor(gapped).process([*items[2:], TickItem(T0 + 3 * 3_600_000, 5)])
     assert (rest.gap_from, rest.applied) == (None, 3)
     assert [p.cells for p in rest.partials] == [p.cells for p in whole.partials[len(first.partials) :]]
     assert {k: v for k, v in gapped.data.items() if k != "m"} == {
@@ -54,8 +54,8 @@ def test_a_skipped_record_stops_the_batch_before_it_and_is_read_again() -> None:
 def test_the_first_record_must_be_the_first_still_held() -> None:
     items = bundles(3)
     store = DictStore()
-    assert processor(store).process(items[1:], now_ms=0).gap_from == 0
-    assert processor(store).process(items[1:], now_ms=0, earliest_offset=1).gap_from is None, (
+    assert processor(store).process(items[1:]).gap_from == 0
+    assert processor(store).process(items[1:], earliest_offset=1).gap_from is None, (
         "records before the earliest one held are gone (retention): start there"
     )
 
@@ -63,6 +63,6 @@ def test_the_first_record_must_be_the_first_still_held() -> None:
 def test_redelivered_records_before_the_next_expected_are_skipped_not_gaps() -> None:
     items = bundles(3)
     store = DictStore()
-    processor(store).process(items, now_ms=0)
-    again = processor(store).process([*items, TickItem(T0, 3)], now_ms=0)
+    processor(store).process(items)
+    again = processor(store).process([*items, TickItem(T0, 3)])
     assert (again.gap_from, again.applied, again.redelivered) == (None, 0, 3)
