@@ -69,7 +69,9 @@ def feed(count: int, profiles: list[FeedProfile]) -> list[FeedRecord]:
         acc.add("tHandle", 300_000)
         cells[(q, "voice")] = acc
     return [
-        interval_record(profiles[n % len(profiles)], START + (n // len(profiles)) * QUARTER, cells)
+        interval_record(
+            profiles[n % len(profiles)], START + (n // len(profiles)) * QUARTER, cells, kpi=KpiConfig()
+        )
         for n in range(count)
     ]
 
@@ -112,7 +114,7 @@ def produce(topic: str, records: list[FeedRecord], codec: AvroCodec, rate: float
 async def drain(config: DispatcherConfig, profs: list[FeedProfile], expected: int) -> tuple[float, float]:
     """Seconds from start, and from the first durable outcome, until ``expected`` outcomes are
     durably recorded (the first figure includes joining the group and the first fetch)."""
-    dispatcher = Dispatcher(config, profs, KpiConfig())
+    dispatcher = Dispatcher(config, profs)
     stop = asyncio.Event()
     started = time.perf_counter()
     first = 0.0

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from streamvane.feeds.loader import load_profiles_dir
 from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.retry_policy import RetryPolicy
+from streamvane.feeds.secrets import SecretRef
 from streamvane.kpi.config import KpiConfig
 
 
@@ -139,6 +141,39 @@ class DispatcherSettings(BaseModel):
     max_pending: int = Field(10_000, ge=1, description="Records read but not finished before reading pauses.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT.")
     session_timeout_s: float = Field(10.0, ge=6, description="Consumer group session timeout.")
+    on_time_window_s: float = Field(
+        86_400.0, gt=0, description="streamvane_feed_on_time_ratio covers intervals due within this window."
+    )
+
+
+class GenesysSettings(BaseModel):
+    """Genesys Cloud's analytics API, read for reconciliation. Region and OAuth client are secret
+    references (``{env: NAME}`` or ``{file: PATH}``); the region is the org's domain, e.g.
+    ``mypurecloud.com``, ``mypurecloud.ie`` or ``euw2.pure.cloud`` (login and API hosts are
+    ``login.<region>`` and ``api.<region>``)."""
+
+    region: SecretRef | None = Field(None, description="Secret reference to the org's region domain.")
+    client_id: SecretRef | None = Field(None, description="Secret reference to the OAuth client id.")
+    client_secret: SecretRef | None = Field(None, description="Secret reference to the OAuth client secret.")
+    login_url: str | None = Field(
+        None, description="Overrides https://login.<region> (a proxy, a test server)."
+    )
+    api_url: str | None = Field(None, description="Overrides https://api.<region>.")
+    max_window_days: float = Field(
+        7.0, gt=0, description="Longest interval of one aggregates query; longer ranges are split."
+    )
+    timeout_s: float = Field(60.0, gt=0, description="Per request.")
+    max_attempts: int = Field(6, ge=1, description="Attempts per query (429, 5xx, connection errors).")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy, description="Backoff and Retry-After cap.")
+    reconcile_after_s: float = Field(
+        1800.0,
+        ge=0,
+        description="Continuous reconciliation waits this long after an interval's close for Genesys' "
+        "figures to settle.",
+    )
+    reconcile_continuously: bool = Field(
+        False, description="The dispatcher reconciles every delivered interval (needs credentials)."
+    )
 
 
 BASE_INTERVAL_MS = 15 * 60_000
@@ -153,6 +188,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
+    genesys: GenesysSettings = Field(default_factory=GenesysSettings)
     kpi: KpiConfig = Field(
         default_factory=KpiConfig,
         description="KPI rules (service levels, short abandons, SL switches, reorder tolerance, …); "

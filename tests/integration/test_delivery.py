@@ -14,7 +14,6 @@ import pytest
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import render
 from streamvane.feeds.request import build_request
-from streamvane.kpi.config import KpiConfig
 from streamvane.sinks.auth import AuthProvider
 from streamvane.sinks.delivery import Deliverer, Endpoint, Outcome, http_session, now_ms
 from streamvane.sinks.redaction import Redactor
@@ -28,7 +27,7 @@ SECRET = "client-secret-for-refresh-test"
 def deliver(spec: FeedProfile, deadline_ms: int) -> Outcome:
     record = records(spec.id, 1)[0]
     assert spec.endpoint is not None
-    request = build_request(spec, spec.endpoint, record, render(spec, record, KpiConfig()))
+    request = build_request(spec, spec.endpoint, record, render(spec, record))
 
     async def go() -> Outcome:
         async with http_session() as session:

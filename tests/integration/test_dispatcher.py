@@ -10,13 +10,18 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 
 from streamvane.commands.processes import free_port
-from tests.support.dispatcher import DispatchRun, profile, records
+from streamvane.feeds.interval_record import interval_record
+from streamvane.feeds.profile import Dimension, FeedProfile
+from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.config import KpiConfig
+from tests.support.dispatcher import QUARTER, QUEUE, START_MS, DispatchRun, profile, records
 from tests.support.http_servers import ScriptedEndpoint, TokenServer, first, ok, wait_until
 
 INTERVALS = 3
@@ -162,6 +167,42 @@ def test_every_failure_mode_ends_delivered_or_dead_lettered_and_never_leaks_a_se
         run.cleanup()
 
 
+def test_the_on_time_ratio_gauge_follows_the_acceptance_deadline(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Recent intervals (due in the future) delivered now are on time; dead-lettered ones are
+    not. Old intervals (due before the rolling window) leave the gauge alone."""
+    server = ScriptedEndpoint(ok).start()
+    refusing = ScriptedEndpoint(lambda i: ("status", (400, {}))).start()
+    metrics_port = free_port()
+    profiles = [profile("prompt", server.url), profile("refused", refusing.url), profile("old", server.url)]
+    run = DispatchRun(
+        kafka_bootstrap,
+        tmp_path,
+        profiles,
+        secrets={"STREAMVANE_DISPATCHER__METRICS_PORT": str(metrics_port)},
+    )
+    now_quarter = time.time_ns() // 1_000_000 // QUARTER * QUARTER
+    feed = []
+    for name in ("prompt", "refused"):
+        spec = FeedProfile(id=name, version=1, dimensions=(Dimension(queue_id=QUEUE, media_type="voice"),))
+        feed += [interval_record(spec, now_quarter - n * QUARTER, kpi=KpiConfig()) for n in (2, 1)]
+    try:
+        run.produce([*feed, *records("old", 2)])
+        run.start()
+        run.wait_outcomes(6)
+        scraped = (
+            urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        )
+        assert 'streamvane_feed_on_time_ratio{profile="prompt"} 1.0' in scraped
+        assert 'streamvane_feed_on_time_ratio{profile="refused"} 0.0' in scraped
+        assert 'profile="old"' in scraped and 'streamvane_feed_on_time_ratio{profile="old"}' not in scraped
+    finally:
+        server.close()
+        refusing.close()
+        run.cleanup()
+
+
 def test_kill_9_mid_retry_loses_nothing_and_resends_only_with_the_same_key(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -227,6 +268,57 @@ def test_dead_letters_are_listed_and_redriven_and_past_intervals_replayed(
             ("redrive", "delivered"): 4,
             ("replay", "delivered"): 2,
         }
+    finally:
+        server.close()
+        run.cleanup()
+
+
+def test_a_replay_delivers_the_recorded_computation_or_refuses_never_a_mix(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Records computed under Genesys' default switches (short abandons count) are delivered by a
+    dispatcher whose settings now leave them out: the body is what was computed (2 of 3 = 66.67 %,
+    not 2 of 2). A record that does not say how it was computed is dead-lettered, and a replay
+    over it is refused, before anything is sent."""
+    server = ScriptedEndpoint(ok).start()
+    today = {"sl_include_short_abandons": False}
+    run = DispatchRun(kafka_bootstrap, tmp_path, [profile("sl", server.url)], settings={"kpi": today})
+    spec = FeedProfile(id="sl", version=1, dimensions=(Dimension(queue_id=QUEUE, media_type="voice"),))
+    acc = IntervalAccumulator()
+    for metric, value in (("nOffered", 1), ("nOffered", 1), ("nOffered", 1), ("tAnswered", 4_000)):
+        acc.add(metric, value)
+    for metric in ("tAnswered", "tAbandon", "tShortAbandon"):
+        acc.add(metric, 3_000)
+    computed = interval_record(spec, START_MS, {(QUEUE, "voice"): acc}, kpi=KpiConfig())
+    unrecorded = replace(
+        interval_record(spec, START_MS + QUARTER, {(QUEUE, "voice"): acc}, kpi=KpiConfig()),
+        kpi_fingerprint="",
+    )
+    try:
+        run.produce([computed, unrecorded])
+        run.start()
+        outcomes = run.wait_outcomes(2)
+        run.stop()
+        assert [(o["intervalStartMs"], o["result"]) for o in outcomes] == [
+            (START_MS, "delivered"),
+            (START_MS + QUARTER, "unrenderable"),
+        ]
+        ((reason, context),) = run.dead_letters()
+        assert reason == "unrenderable" and "before records carried their KPI settings" in context["detail"]
+        assert [orjson.loads(r.body)["rows"][0]["serviceLevelPct"] for r in server.received] == [66.67]
+
+        first = ("--profile", "sl", "--from", "2026-11-02T08:00:00Z", "--to", "2026-11-02T08:15:00Z")
+        replayed = streamvane(run, "replay", "deliver", *first)
+        assert replayed.returncode == 0, replayed.stderr.decode()
+        fingerprints = f"computed with KPI settings {KpiConfig().fingerprint()} (today's: "
+        assert fingerprints + KpiConfig(**today).fingerprint() in replayed.stderr.decode()
+        assert [orjson.loads(r.body)["rows"][0]["serviceLevelPct"] for r in server.received] == [66.67] * 2
+
+        both = ("--profile", "sl", "--from", "2026-11-02T08:00:00Z", "--to", "2026-11-02T08:30:00Z")
+        refused = streamvane(run, "replay", "deliver", *both)
+        assert refused.returncode == 2
+        assert "refused: 1 intervals (the first 2026-11-02T08:15:00.000Z)" in refused.stderr.decode()
+        assert len(server.received) == 2, "nothing was sent"
     finally:
         server.close()
         run.cleanup()

@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import Dimension, FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON
@@ -56,7 +57,7 @@ def records(profile_id: str, count: int, offered: int = 3) -> list[FeedRecord]:
         acc = IntervalAccumulator()
         for _ in range(offered + i):
             acc.add("nOffered", 1)
-        out.append(interval_record(spec, START_MS + i * QUARTER, {(QUEUE, "voice"): acc}))
+        out.append(interval_record(spec, START_MS + i * QUARTER, {(QUEUE, "voice"): acc}, kpi=KpiConfig()))
     return out
 
 
@@ -66,6 +67,7 @@ class DispatchRun(ProcessControl):
     tmp: Path
     profiles: list[dict[str, Any]]
     secrets: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     proc: subprocess.Popen[bytes] | None = None
     label = "dispatcher"
@@ -76,7 +78,7 @@ class DispatchRun(ProcessControl):
             name: f"test.{name}.{self.run_id}" for name in ("feed_records", "dead_letter", "delivery_ledger")
         }
         settings_file = self.tmp / f"dispatch-{self.run_id}.yaml"
-        settings_file.write_text(yaml.safe_dump({"profiles": self.profiles}))
+        settings_file.write_text(yaml.safe_dump({"profiles": self.profiles, **self.settings}))
         self.env = {
             **os.environ,
             **self.secrets,

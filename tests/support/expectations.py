@@ -7,18 +7,23 @@ import orjson
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid
+from streamvane.kpi.service_level import with_service_level
 from streamvane.records.feed_record import FeedRecord
 
 Cells = dict[tuple[str, str], object]
 
 
 def expected_cells(cadence: str, time_zone: str, lines: list[bytes]) -> dict[int, Cells]:
-    """Interval start → (queue, media) → metric stats, as `compute` gives them."""
+    """Interval start → (queue, media) → metric stats, as `compute` gives them (the service
+    level frozen in under the default switches, as the worker writes it)."""
     grid = IntervalGrid(Granularity.parse(cadence), time_zone)
-    aggregator, _ = compute(lines, grid, KpiConfig(), 2**62)
+    config = KpiConfig()
+    aggregator, _ = compute(lines, grid, config, 2**62)
     out: dict[int, Cells] = {}
     for (queue, media, start), acc in aggregator.cells.items():
-        out.setdefault(start, {})[(queue, media)] = acc.snapshot()
+        out.setdefault(start, {})[(queue, media)] = with_service_level(
+            acc.snapshot(), config.service_level_rule
+        )
     return out
 
 

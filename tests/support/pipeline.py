@@ -52,7 +52,7 @@ class Pipeline:
         self.closing = closing_policy(self.profiles)
         self.codec = AvroCodec()
         self.assembler = Assembler(
-            AssemblerConfig(self.profiles, BASE, self.partitions, self.start_ms),
+            AssemblerConfig(self.profiles, self.kpi, BASE, self.partitions, self.start_ms),
             self.assembler_store,
             self.codec,
         )

@@ -20,7 +20,11 @@ def register(topology: Topology) -> None:
     worker = settings.worker
     base = base_grid()
     config = AssemblerConfig(
-        settings.profiles, base, settings.kafka.partitions, feed_start_ms(base, worker.feed_start)
+        settings.profiles,
+        settings.kpi,
+        base,
+        settings.kafka.partitions,
+        feed_start_ms(base, worker.feed_start),
     )
     codec = AvroCodec()
     table = topology.assembly

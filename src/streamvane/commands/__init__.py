@@ -14,6 +14,7 @@ from streamvane.commands import (
     reconcile,
     replay,
     simulate,
+    sla,
     worker,
 )
 
@@ -29,3 +30,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     dlq.register(sub)
     close_backfill.register(sub)
     reconcile.register(sub)
+    sla.register(sub)

@@ -19,6 +19,7 @@ from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import local_iso
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import format_instant
+from streamvane.kpi.service_level import with_service_level
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.topology.topic_reader import headers_of
 
@@ -121,7 +122,12 @@ class DemoView:
                 for row in record.rows
                 if row.metrics
             }
-            expected = {k: v for k, v in self.truths[profile.id].items() if k[2] == record.interval_start_ms}
+            rule = self.kpi.service_level_rule
+            expected = {
+                k: with_service_level(v, rule)
+                for k, v in self.truths[profile.id].items()
+                if k[2] == record.interval_start_ms
+            }
             ok = got == expected
             self.truth_ok[key] = ok
             truth = "equal" if ok else "DIFFERENT"

@@ -45,6 +45,7 @@ def dispatcher_config(settings: Settings) -> DispatcherConfig:
         commit_interval_s=d.commit_interval_s,
         max_pending=d.max_pending,
         session_timeout_s=d.session_timeout_s,
+        on_time_window_ms=round(d.on_time_window_s * 1000),
     )
 
 
@@ -66,7 +67,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
     metrics = DispatcherMetrics()
     if settings.dispatcher.metrics_port:
         metrics.serve(settings.dispatcher.metrics_port)
-    dispatcher = Dispatcher(config, settings.profiles, settings.kpi, metrics)
+    dispatcher = Dispatcher(config, settings.profiles, metrics)
 
     async def main() -> None:
         stop = asyncio.Event()

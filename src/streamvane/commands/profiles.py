@@ -22,7 +22,7 @@ from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import render
 from streamvane.feeds.request import build_request
 from streamvane.kpi.compute import compute
-from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.config import KpiConfig, load_kpi_config
 from streamvane.kpi.intervals import parse_instant
 
 
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--interval", required=True, help="interval start, ISO-8601 with offset")
     r.add_argument("--events", required=True, type=Path, help="JSON-lines Genesys event file")
     r.add_argument("--revision", type=int, default=1)
+    r.add_argument("--kpi-config", type=Path, help="KPI settings (YAML/JSON); default: Genesys' defaults")
     r.set_defaults(handler=run_render)
 
 
@@ -52,7 +53,9 @@ def run_validate(args: argparse.Namespace) -> int:
     for profile in profiles:
         try:
             validator = PayloadValidator(profile)
-            validator.check(render(profile, interval_record(profile, 1_767_225_600_000), KpiConfig()).body)
+            validator.check(
+                render(profile, interval_record(profile, 1_767_225_600_000, kpi=KpiConfig())).body
+            )
         except (OSError, ValueError) as exc:
             failed += 1
             sys.stderr.write(f"invalid: {args.directory / profile.id}: payload: {exc}\n")
@@ -95,7 +98,11 @@ def run_render(args: argparse.Namespace) -> int:
             f"render: --interval {args.interval} is not an interval start of {profile.cadence}\n"
         )
         return 2
-    kpi = KpiConfig()
+    try:
+        kpi = load_kpi_config(args.kpi_config) if args.kpi_config else KpiConfig()
+    except ValueError as exc:
+        sys.stderr.write(f"render: {exc}\n")
+        return 2
     try:
         with args.events.open("rb") as stream:
             aggregator, report = compute(stream, grid, kpi, time.time_ns() // 1_000_000)
@@ -103,8 +110,8 @@ def run_render(args: argparse.Namespace) -> int:
         sys.stderr.write(f"render: cannot read {args.events}: {exc.strerror}\n")
         return 1
     cells = {(q, media): acc for (q, media, start), acc in aggregator.cells.items() if start == start_ms}
-    record = interval_record(profile, start_ms, cells, args.revision)
-    payload = render(profile, record, kpi)
+    record = interval_record(profile, start_ms, cells, args.revision, kpi=kpi)
+    payload = render(profile, record)
     problems = PayloadValidator(profile).problems(payload.body)
     if profile.endpoint is not None:
         request = build_request(profile, profile.endpoint, record, payload)

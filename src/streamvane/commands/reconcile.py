@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     except (KeyError, ValueError, OSError, KafkaException) as exc:
         sys.stderr.write(f"reconcile: {exc}\n")
         return 2
-    cells = reconcile(profile, settings.kpi, ours, theirs, from_ms, to_ms)
+    cells = reconcile(profile, ours, theirs, from_ms, to_ms)
     counts = summary(cells)
     if args.format == "json":
         doc = {"profile": profile.id, "from": format_instant(from_ms), "to": format_instant(to_ms), **counts}

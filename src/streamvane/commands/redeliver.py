@@ -50,9 +50,7 @@ async def _send_all(
     results: Counter[str] = Counter()
     progress = Progress(f"{source}: intervals sent")
     async with http_session() as session:
-        sender = RecordSender(
-            settings.profiles, settings.kpi, producer, topics, session, DispatcherMetrics(), source
-        )
+        sender = RecordSender(settings.profiles, producer, topics, session, DispatcherMetrics(), source)
         for index, (record, original) in enumerate(items):
             recorded: list[bool] = []
             now = time.time_ns() // 1_000_000

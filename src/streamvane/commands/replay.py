@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Iterator
 
 from confluent_kafka import Producer
@@ -129,6 +130,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def computed_with(records: list[FeedRecord], current: str) -> str | None:
+    """A replay sends what was computed. Says so when that differs from today's KPI settings,
+    and returns the reason to refuse when a record does not say how it was computed."""
+    unrecorded = [r for r in records if not r.kpi_fingerprint]
+    if unrecorded:
+        first = format_instant(unrecorded[0].interval_start_ms)
+        return (
+            f"replay deliver: refused: {len(unrecorded)} intervals (the first {first}) were written before "
+            "feed records carried their KPI settings; delivering them would render an old computation "
+            "with today's service-level switches. Run `streamvane replay recompute` over the range "
+            "first, then deliver.\n"
+        )
+    other = Counter(r.kpi_fingerprint for r in records if r.kpi_fingerprint != current)
+    for fingerprint, count in sorted(other.items()):
+        sys.stderr.write(
+            f"replay deliver: {count} intervals were computed with KPI settings {fingerprint} (today's: "
+            f"{current}); they are delivered as computed. To deliver today's settings instead, run "
+            "`streamvane replay recompute` over the range first.\n"
+        )
+    return None
+
+
 def run_deliver(args: argparse.Namespace) -> int:
     from streamvane.commands.redeliver import redeliver
     from streamvane.sinks.sender import Original
@@ -154,5 +177,9 @@ def run_deliver(args: argparse.Namespace) -> int:
     sys.stderr.write(
         f"replay deliver: {len(chosen)} intervals of {profile.id} in [{args.from_}, {args.to})\n"
     )
+    refusal = computed_with(chosen, settings.kpi.fingerprint())
+    if refusal is not None:
+        sys.stderr.write(refusal)
+        return 2
     items = [(r, Original(codec.encode(r), codec.fingerprint)) for r in chosen]
     return redeliver(settings, items, "replay", args.dry_run)

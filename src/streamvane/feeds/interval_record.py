@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.config import KpiConfig
 from streamvane.records.feed_record import FeedRecord, build_record
 
 
@@ -17,9 +18,12 @@ def interval_record(
     start_ms: int,
     cells: Mapping[tuple[str, str], IntervalAccumulator] | None = None,
     revision: int = 1,
+    *,
+    kpi: KpiConfig,
 ) -> FeedRecord:
-    """The record of the profile's interval holding ``start_ms`` (no cells: every row zero). Its
-    watermark is the interval's end plus the grace: the earliest moment the worker emits it."""
+    """The record of the profile's interval holding ``start_ms`` (no cells: every row zero),
+    computed under ``kpi``. Its watermark is the interval's end plus the grace: the earliest
+    moment the worker emits it."""
     start, end = profile.grid().bounds(start_ms)
     return build_record(
         profile_id=profile.id,
@@ -32,4 +36,6 @@ def interval_record(
         watermark_ms=end + profile.grace_ms,
         dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
         cells=cells or {},
+        service_level_rule=kpi.service_level_rule,
+        kpi_fingerprint=kpi.fingerprint(),
     )

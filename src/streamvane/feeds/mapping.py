@@ -21,7 +21,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streamvane.kpi import metrics as m
-from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.service_level import recorded_service_level
 
 Stats = Mapping[str, tuple[int, int, int, int]]
 Stat = Literal["count", "sum", "min", "max", "avg"]
@@ -34,11 +34,10 @@ _KNOWN = frozenset((*m.COUNT_METRICS, *m.DURATION_METRICS))
 
 @dataclass(frozen=True, slots=True)
 class RowContext:
-    """What a derived KPI may read besides the stats: the queue's SL config."""
+    """What a derived KPI may read besides the stats: the row's dimension."""
 
     queue_id: str
     media_type: str
-    kpi: KpiConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +56,15 @@ def _div(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def _sl_pct(stats: Stats, ctx: RowContext) -> float | None:
-    num, den = _sl_parts(stats, ctx)
+def _sl_pct(stats: Stats, _ctx: RowContext) -> float | None:
+    num, den = _sl_parts(stats)
     return 100 * num / den if den > 0 else None
 
 
-def _sl_parts(stats: Stats, ctx: RowContext) -> tuple[int, int]:
-    """oServiceLevel's numerator and denominator with the org's switches (kpi/service_level.py)."""
-    answered = _get(stats, m.T_ANSWERED, "count")
-    den = answered
-    if ctx.kpi.sl_include_abandons:
-        den += _get(stats, m.T_ABANDON, "count")
-        if not ctx.kpi.sl_include_short_abandons:
-            den -= _get(stats, m.T_SHORT_ABANDON, "count")
-    if ctx.kpi.sl_include_flow_outs:
-        den += _get(stats, m.T_FLOW_OUT, "count")
-    return answered - _get(stats, m.N_OVER_SLA, "count"), den
+def _sl_parts(stats: Stats) -> tuple[int, int]:
+    """oServiceLevel's numerator and denominator as frozen into the stats, the org's switches
+    applied once upstream (:mod:`streamvane.kpi.service_level`); (0, 0) when it has none."""
+    return recorded_service_level(stats) or (0, 0)
 
 
 DERIVED: dict[str, DerivedKpi] = {
@@ -94,10 +86,10 @@ DERIVED: dict[str, DerivedKpi] = {
     "answered_within_sl": DerivedKpi(
         "oServiceLevel numerator: tAnswered.count − nOverSla.count",
         False,
-        lambda s, c: float(_sl_parts(s, c)[0]),
+        lambda s, _: float(_sl_parts(s)[0]),
     ),
     "service_level_denominator": DerivedKpi(
-        "oServiceLevel denominator with the org's switches", False, lambda s, c: float(_sl_parts(s, c)[1])
+        "oServiceLevel denominator with the org's switches", False, lambda s, _: float(_sl_parts(s)[1])
     ),
     "abandon_rate_pct": DerivedKpi(
         "tAbandon.count / nOffered.count × 100",

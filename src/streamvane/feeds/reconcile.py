@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from streamvane.feeds.mapping import RowContext, Stats
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.config import KpiConfig
+from streamvane.kpi import metrics as m
 from streamvane.kpi.intervals import format_interval, parse_instant
 from streamvane.records.feed_record import FeedRecord
 
@@ -45,10 +45,11 @@ def parse_aggregates(doc: Any) -> dict[CellKey, dict[str, tuple[int, int, int, i
                 key = (parse_instant(start_text), parse_instant(end_text), queue, media)
                 stats = cells.setdefault(key, {})
                 for row in data.get("metrics", []):
-                    values = row["stats"]
-                    if "count" not in values:
-                        continue  # oServiceLevel's ratio: the mapping derives it from counts
-                    stats[str(row["metric"])] = (
+                    values, metric = row["stats"], str(row["metric"])
+                    if metric == m.O_SERVICE_LEVEL:
+                        stats[metric] = (int(values["denominator"]), int(values["numerator"]), 0, 0)
+                        continue
+                    stats[metric] = (
                         int(values["count"]),
                         int(values.get("sum", 0)),
                         int(values.get("min", 0)),
@@ -106,7 +107,6 @@ def default_floor(unit: str | None, is_duration: bool) -> float:
 
 def reconcile(
     profile: FeedProfile,
-    kpi: KpiConfig,
     ours: Mapping[CellKey, Stats],
     theirs: Mapping[CellKey, Stats],
     from_ms: int,
@@ -124,7 +124,7 @@ def reconcile(
     out: list[ReconciledCell] = []
     for key in keys:
         start, end, queue, media = key
-        ctx = RowContext(queue, media, kpi)
+        ctx = RowContext(queue, media)
         for spec in profile.fields:
             mine = spec.evaluate(ours.get(key, {}), ctx)
             other = spec.evaluate(theirs.get(key, {}), ctx)

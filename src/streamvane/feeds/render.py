@@ -5,6 +5,10 @@ follow the profile's ``dimensions`` in their listed order when it has any (so th
 contract, and traffic for unlisted queues stays in the record but not in the payload); otherwise
 every row of the record, sorted by queue and media. Interval times are rendered in the profile's
 zone with an explicit offset and in UTC (``Z``); the interval is half-open ``[start, end)``.
+
+A renderer applies no KPI settings of its own: the record carries what its computation froze
+(the service level under the org's switches) and the fingerprint of those settings. A record
+without one is refused (:class:`UnrenderableRecord`), never rendered with today's switches.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from lxml import etree
 
 from streamvane.feeds.mapping import Evaluator, Number, RowContext, compile_field
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import zone
 from streamvane.records.feed_record import FeedRecord
 
 JSON_CONTENT_TYPE = "application/json"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+
+
+class UnrenderableRecord(ValueError):
+    """A record that cannot be rendered as it was computed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +54,12 @@ class PayloadRenderer:
     """One profile's renderer, with its field evaluators compiled once (the dispatcher keeps one
     per profile; :func:`render` makes a throwaway one)."""
 
-    def __init__(self, profile: FeedProfile, kpi: KpiConfig) -> None:
+    def __init__(self, profile: FeedProfile) -> None:
         self.profile = profile
-        self.kpi = kpi
         self.fields = [(spec.name, compile_field(spec)) for spec in profile.fields]
 
     def document(self, record: FeedRecord) -> dict[str, Any]:
-        return _document(self.profile, record, self.kpi, self.fields)
+        return _document(self.profile, record, self.fields)
 
     def render(self, record: FeedRecord) -> Payload:
         profile = self.profile
@@ -63,13 +69,20 @@ class PayloadRenderer:
         return Payload(_xml(profile, doc), XML_CONTENT_TYPE, len(doc["rows"]))
 
 
-def render(profile: FeedProfile, record: FeedRecord, kpi: KpiConfig) -> Payload:
-    return PayloadRenderer(profile, kpi).render(record)
+def render(profile: FeedProfile, record: FeedRecord) -> Payload:
+    return PayloadRenderer(profile).render(record)
 
 
 def _document(
-    profile: FeedProfile, record: FeedRecord, kpi: KpiConfig, fields: list[tuple[str, Evaluator]]
+    profile: FeedProfile, record: FeedRecord, fields: list[tuple[str, Evaluator]]
 ) -> dict[str, Any]:
+    if not record.kpi_fingerprint:
+        raise UnrenderableRecord(
+            f"{record.profile_id} interval {utc_iso(record.interval_start_ms)} revision {record.revision} "
+            "was written before records carried their KPI settings (feed record schema v1): rendering "
+            "it would apply today's service-level switches to an old computation; recompute the "
+            "interval (streamvane replay recompute) to deliver it"
+        )
     names = profile.payload.dimension_fields
     by_dim = {
         (row.queue_id, row.media_type): {s.metric: (s.count, s.sum, s.min, s.max) for s in row.metrics}
@@ -88,7 +101,7 @@ def _document(
             row[names.queue_key] = key if key is not None else queue
         row[names.media_type] = media
         stats = by_dim.get((queue, media), {})
-        ctx = RowContext(queue, media, kpi)
+        ctx = RowContext(queue, media)
         for name, evaluate in fields:
             row[name] = evaluate(stats, ctx)
         rows.append(row)

@@ -18,15 +18,15 @@ from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.aggregate import CellKey
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import IntervalGrid, format_interval
-from streamvane.kpi.service_level import service_level
+from streamvane.kpi.service_level import service_level, with_service_level
 
 
 def metric_rows(acc: IntervalAccumulator, config: KpiConfig, sl_target: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    snapshot = acc.snapshot()
+    snapshot = with_service_level(acc.snapshot(), config.service_level_rule)
     for name in m.OUTPUT_ORDER:
         if name == m.O_SERVICE_LEVEL:
-            sl = service_level(acc, config, sl_target)
+            sl = service_level(snapshot, sl_target)
             if sl is not None:
                 stats = {
                     "ratio": sl.ratio,

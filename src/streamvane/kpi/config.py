@@ -6,13 +6,16 @@ Durations are milliseconds. Horizons are measured in **event time**, never the w
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Self
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from streamvane.genesys.parse import EventParser
+from streamvane.kpi.service_level import ServiceLevelRule
 
 
 class ServiceLevelTarget(BaseModel):
@@ -100,6 +103,19 @@ class KpiConfig(BaseModel):
         """The parser with the input limits this config sets (clock skew, longest duration): the
         one ingest, the correlate stage and offline compute all use."""
         return EventParser(max_clock_skew_ms=self.max_clock_skew_ms, max_duration_ms=self.max_duration_ms)
+
+    @property
+    def service_level_rule(self) -> ServiceLevelRule:
+        return ServiceLevelRule(
+            self.sl_include_abandons, self.sl_include_short_abandons, self.sl_include_flow_outs
+        )
+
+    def fingerprint(self) -> str:
+        """16 hex digits naming these settings: the SHA-256 of their canonical JSON (every field,
+        defaults included, keys sorted). Each feed record carries the fingerprint of the settings
+        that computed it, so a replay can say which computation it delivers."""
+        canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()[:16]
 
     def queue_wait_limit_ms(self, media_type: str) -> int:
         return self.max_queue_wait_by_media_ms.get(media_type, self.max_queue_wait_ms)

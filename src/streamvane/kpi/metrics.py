@@ -2,8 +2,8 @@
 
 ``t``-metrics are durations in integer milliseconds with ``count``/``sum``/``min``/``max``;
 ``n``-metrics are counts. Which event each metric comes from, and which interval it lands in, is
-decided in :mod:`streamvane.kpi.correlation`; ``oServiceLevel`` is derived from these at
-rendering time (:mod:`streamvane.kpi.service_level`).
+decided in :mod:`streamvane.kpi.correlation`; ``oServiceLevel`` is derived from these once, when
+an interval's stats are frozen into a feed record (:mod:`streamvane.kpi.service_level`).
 """
 
 from __future__ import annotations

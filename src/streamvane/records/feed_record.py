@@ -2,9 +2,15 @@
 
 A record states one profile's interval: one row per dimension (queue, media type) of the
 profile's grid — zero rows included, so a quiet queue still reports — with per-metric stats.
-Everything in it is a function of (profile, interval, accumulators, revision, watermark), so
-re-emitting the same state yields the same bytes, the same compaction key and the same
-idempotency key — and a key never names two different contents.
+Everything in it is a function of (profile, interval, accumulators, KPI settings, revision,
+watermark), so re-emitting the same state yields the same bytes, the same compaction key and the
+same idempotency key — and a key never names two different contents.
+
+The KPI settings are applied here, once: each row carries Genesys' ``oServiceLevel`` (numerator
+and denominator under the org's switches, :mod:`streamvane.kpi.service_level`), and the record
+carries ``kpi_fingerprint``, the fingerprint of the settings that computed it. A renderer reads
+what was computed and applies no settings of its own; a record without a fingerprint (schema v1)
+predates this and is refused rather than rendered with today's switches.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 import orjson
 
 from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.service_level import ServiceLevelRule, with_service_level
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,7 @@ class FeedRecord:
     watermark_ms: int
     idempotency_key: str
     rows: tuple[DimensionRow, ...]
+    kpi_fingerprint: str = ""
 
     @property
     def compaction_key(self) -> str:
@@ -91,17 +99,22 @@ def build_record(
     watermark_ms: int,
     dimensions: Iterable[tuple[str, str]],
     cells: Mapping[tuple[str, str], IntervalAccumulator],
+    service_level_rule: ServiceLevelRule,
+    kpi_fingerprint: str,
 ) -> FeedRecord:
-    """A record over the full grid of ``dimensions`` (sorted), filled from ``cells``."""
+    """A record over the full grid of ``dimensions`` (sorted), filled from ``cells``, with the
+    service level frozen in by ``service_level_rule`` (part of the settings ``kpi_fingerprint``
+    names)."""
     rows = []
     observations = 0
     for queue, media in sorted(set(dimensions) | set(cells)):
         acc = cells.get((queue, media))
         snapshot = acc.snapshot() if acc is not None else {}
-        rows.append(
-            DimensionRow(queue, media, tuple(MetricStat(name, *stats) for name, stats in snapshot.items()))
-        )
         observations += sum(stats[0] for stats in snapshot.values())
+        frozen = with_service_level(snapshot, service_level_rule)
+        rows.append(
+            DimensionRow(queue, media, tuple(MetricStat(name, *stats) for name, stats in frozen.items()))
+        )
     return FeedRecord(
         profile_id=profile_id,
         profile_version=profile_version,
@@ -116,4 +129,5 @@ def build_record(
             profile_id, profile_version, interval_start_ms, revision, tuple(rows)
         ),
         rows=tuple(rows),
+        kpi_fingerprint=kpi_fingerprint,
     )

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.delivery import Outcome, http_session, now_ms
@@ -43,6 +42,7 @@ class DispatcherConfig:
     commit_interval_s: float = 0.5
     max_pending: int = 10_000
     session_timeout_s: float = 10.0
+    on_time_window_ms: int = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +67,10 @@ class Dispatcher:
         self,
         config: DispatcherConfig,
         profiles: Sequence[FeedProfile],
-        kpi: KpiConfig,
         metrics: DispatcherMetrics | None = None,
     ) -> None:
         self.config = config
         self.profiles = tuple(profiles)
-        self.kpi = kpi
         self.metrics = metrics or DispatcherMetrics()
         self.codec = AvroCodec()
         self.tracker = OffsetTracker()
@@ -94,7 +92,14 @@ class Dispatcher:
         producer = OutputProducer(c.bootstrap)
         loop = asyncio.get_running_loop()
         async with http_session() as session:
-            self.sender = RecordSender(self.profiles, self.kpi, producer, c.topics, session, self.metrics)
+            self.sender = RecordSender(
+                self.profiles,
+                producer,
+                c.topics,
+                session,
+                self.metrics,
+                on_time_window_ms=c.on_time_window_ms,
+            )
             poller = asyncio.create_task(self._poll_producer(producer))
             last_commit = time.monotonic()
             try:

@@ -1,7 +1,8 @@
 """Prometheus metrics of a dispatcher (one registry per process; names prefixed ``streamvane_``).
 
 ``streamvane_dead_letters_total`` is the alert metric: any increase means a WFM endpoint did not
-get an interval it is owed.
+get an interval it is owed; ``streamvane_feed_on_time_ratio`` below the profile's
+``acceptance.on_time_target`` means its SLA is being missed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class DispatcherMetrics:
             "From interval close (record emitted) to acknowledged delivery.",
             ["profile"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+            registry=r,
+        )
+        self.on_time_ratio = Gauge(
+            "streamvane_feed_on_time_ratio",
+            "Share of the profile's intervals due within the rolling window (dispatcher.on_time_window_s) "
+            "whose first outcome was a delivery by the acceptance deadline (interval end + grace + "
+            "on_time_within_ms).",
+            ["profile"],
             registry=r,
         )
         self.in_flight = Gauge(

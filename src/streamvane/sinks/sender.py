@@ -17,9 +17,9 @@ import aiohttp
 
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
-from streamvane.feeds.render import PayloadRenderer
+from streamvane.feeds.render import PayloadRenderer, UnrenderableRecord
 from streamvane.feeds.request import build_request, delivery_key
-from streamvane.kpi.config import KpiConfig
+from streamvane.feeds.sla import OnTimeWindow
 from streamvane.records.avro import FINGERPRINT_HEADER
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.auth import AuthProvider
@@ -53,20 +53,20 @@ class RecordSender:
     def __init__(
         self,
         profiles: Sequence[FeedProfile],
-        kpi: KpiConfig,
         producer: OutputProducer,
         topics: Topics,
         session: aiohttp.ClientSession,
         metrics: DispatcherMetrics,
         source: str = "dispatch",
+        on_time_window_ms: int = 86_400_000,
     ) -> None:
         self.profiles = {p.id: p for p in profiles}
-        self.kpi = kpi
         self.producer = producer
         self.topics = topics
         self.metrics = metrics
         self.source = source
         self.redact = Redactor()
+        self.on_time = OnTimeWindow(on_time_window_ms)
         self.deliverer = Deliverer(session, self.redact)
         self._contracts: dict[str, tuple[PayloadRenderer, PayloadValidator]] = {}
         self._endpoints: dict[str, Endpoint] = {}
@@ -90,7 +90,7 @@ class RecordSender:
         found = self._contracts.get(profile.id)
         if found is None:
             found = self._contracts[profile.id] = (
-                PayloadRenderer(profile, self.kpi),
+                PayloadRenderer(profile),
                 PayloadValidator(profile),
             )
         return found
@@ -105,7 +105,14 @@ class RecordSender:
             self.record_outcome(Subject.unsent(close_ms, self.source, record), outcome, None, original, done)
             return outcome.result
         renderer, validator = self.contract(profile)
-        payload = renderer.render(record)
+        try:
+            payload = renderer.render(record)
+        except UnrenderableRecord as exc:
+            outcome = Outcome("unrenderable", finished_ms=now_ms())
+            self.record_outcome(
+                Subject.unsent(close_ms, self.source, record), outcome, str(exc), original, done
+            )
+            return outcome.result
         problems = validator.problems(payload.body)
         request = build_request(profile, profile.endpoint, record, payload)
         subject = Subject.of(
@@ -143,6 +150,12 @@ class RecordSender:
         self, subject: Subject, outcome: Outcome, detail: str | None, original: Original, done: Done
     ) -> None:
         self.metrics.outcomes.labels(subject.profile_id, outcome.result).inc()
+        profile = self.profiles.get(subject.profile_id)
+        if self.source == "dispatch" and profile is not None and profile.endpoint is not None:
+            self.on_time.observe(profile, subject.interval_end_ms, outcome.delivered, outcome.finished_ms)
+            ratio = self.on_time.ratio(profile.id, outcome.finished_ms)
+            if ratio is not None:
+                self.metrics.on_time_ratio.labels(profile.id).set(ratio)
         failed = outcome.result not in ("delivered", "no-endpoint")
         waiting, stored = (2 if failed else 1), True
 

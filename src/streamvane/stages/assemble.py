@@ -27,6 +27,7 @@ from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.closing import combined_watermark
+from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import IntervalGrid
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
@@ -42,6 +43,7 @@ _LONGEST_CADENCE_MS = 3_600_000  # a base partial may be needed by a PT60M inter
 @dataclass(frozen=True, slots=True)
 class AssemblerConfig:
     profiles: tuple[FeedProfile, ...]
+    kpi: KpiConfig
     base: IntervalGrid
     partitions: int
     start_ms: int
@@ -162,7 +164,7 @@ class Assembler:
             return None
         revision = 1 if emitted is None else emitted[0] + 1
         self.store.set(f"e|{profile.id}|{start:015d}", orjson.dumps([revision, digest]))
-        return interval_record(profile, start, cells, revision)
+        return interval_record(profile, start, cells, revision, kpi=self.config.kpi)
 
     def _partials(self, starts: Sequence[int]) -> list[Partial] | None:
         found = []

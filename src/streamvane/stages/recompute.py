@@ -54,7 +54,7 @@ def recompute(
         kpi.event_parser(), 1, InputProgress(1, kpi.reorder_tolerance_ms), "history", markers=False
     )
     codec = AvroCodec()
-    assembler = Assembler(AssemblerConfig(profiles, base, 1, start_ms), assembly, codec)
+    assembler = Assembler(AssemblerConfig(profiles, kpi, base, 1, start_ms), assembly, codec)
     records: list[FeedRecord] = []
     next_offsets = [0]
 

@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from streamvane.feeds.mapping import FieldSpec, RowContext, round_half_up
-from streamvane.kpi.config import KpiConfig
+from streamvane.kpi.service_level import ServiceLevelRule, with_service_level
 
-CTX = RowContext("q1", "voice", KpiConfig())
+CTX = RowContext("q1", "voice")
 # A quarter hour: 4 offered; 3 answered (waits 5 s, 12 s, 31 s → one over the 20 s SL target);
 # 1 abandoned after 4 s (short); 2 handled (300 s and 241.5 s).
-STATS = {
+COUNTS = {
     "nOffered": (4, 4, 1, 1),
     "tAnswered": (3, 48_000, 5_000, 31_000),
     "nOverSla": (1, 1, 1, 1),
@@ -21,6 +21,8 @@ STATS = {
     "tShortAbandon": (1, 4_000, 4_000, 4_000),
     "tHandle": (2, 541_500, 241_500, 300_000),
 }
+# As the worker freezes it into the record: the service level under Genesys' default switches.
+STATS = with_service_level(COUNTS, ServiceLevelRule())
 
 
 def value(**spec: object) -> object:
@@ -46,10 +48,44 @@ def test_derived_kpis_are_defined_once_with_genesys_formulas() -> None:
     assert value(derived="total_handle", unit="s", decimals=1) == 541.5
 
 
-def test_switches_change_the_service_level_denominator() -> None:
-    ctx = RowContext("q1", "voice", KpiConfig(sl_include_short_abandons=False))
+def test_the_switches_frozen_into_the_stats_decide_the_service_level() -> None:
     spec = FieldSpec(name="sl", derived="service_level_pct", decimals=2)
-    assert spec.evaluate(STATS, ctx) == pytest.approx(66.67)
+    no_short = with_service_level(COUNTS, ServiceLevelRule(include_short_abandons=False))
+    assert no_short["oServiceLevel"] == (3, 2, 0, 0)  # count = denominator, sum = numerator
+    assert spec.evaluate(no_short, CTX) == pytest.approx(66.67)
+    answered_only = with_service_level(COUNTS, ServiceLevelRule(include_abandons=False))
+    assert spec.evaluate(answered_only, CTX) == pytest.approx(66.67)
+
+
+def test_the_rule_is_applied_once_a_frozen_service_level_is_kept() -> None:
+    frozen = with_service_level(COUNTS, ServiceLevelRule(include_short_abandons=False))
+    assert with_service_level(frozen, ServiceLevelRule()) == frozen
+    assert list(frozen) == sorted(frozen), "metrics stay in Genesys' alphabetical order"
+
+
+def test_genesys_own_numerator_and_denominator_are_used_as_they_are() -> None:
+    genesys = {**COUNTS, "oServiceLevel": (10, 9, 0, 0)}  # whatever Genesys' org switches gave
+    assert FieldSpec(name="sl", derived="service_level_pct").evaluate(genesys, CTX) == 90
+    assert FieldSpec(name="d", derived="service_level_denominator").evaluate(genesys, CTX) == 10
+
+
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50), st.booleans())
+def test_the_service_level_rule_matches_genesys_definition(
+    answered: int, over: int, abandons: int, flow_outs: int, include_short: bool
+) -> None:
+    over, short = min(over, answered), abandons // 2
+    counts = {
+        "tAnswered": (answered, 0, 0, 0),
+        "nOverSla": (over, 0, 0, 0),
+        "tAbandon": (abandons, 0, 0, 0),
+        "tShortAbandon": (short, 0, 0, 0),
+        "tFlowOut": (flow_outs, 0, 0, 0),
+    }
+    rule = ServiceLevelRule(include_short_abandons=include_short, include_flow_outs=True)
+    assert rule.parts(counts) == (
+        answered - over,
+        answered + abandons - (0 if include_short else short) + flow_outs,
+    )
 
 
 def test_ratio_field() -> None:

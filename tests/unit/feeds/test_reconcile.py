@@ -40,9 +40,7 @@ def documents() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def cells_out(ours: dict[str, Any], theirs: dict[str, Any]) -> set[tuple[str, str, str]]:
-    result = reconcile(
-        PROFILE, KPI, parse_aggregates(ours), parse_aggregates(theirs), SPEC.start_ms, SPEC.end_ms
-    )
+    result = reconcile(PROFILE, parse_aggregates(ours), parse_aggregates(theirs), SPEC.start_ms, SPEC.end_ms)
     assert result, "there is something to compare"
     return {(c.as_json()["interval"], c.queue_id, c.field) for c in result if c.verdict == "out"}
 
@@ -156,6 +154,6 @@ def test_the_records_the_stages_emit_agree_with_the_truth_field_by_field() -> No
     theirs = parse_aggregates(
         aggregates_response(ground_truth(conversations, profile.grid(), KPI).cells, profile.grid(), KPI)
     )
-    result = reconcile(profile, KPI, ours, theirs, SPEC.start_ms, SPEC.end_ms)
+    result = reconcile(profile, ours, theirs, SPEC.start_ms, SPEC.end_ms)
     assert [c for c in result if c.verdict == "out"] == []
     assert sum(1 for c in result if c.field == "offered" and c.theirs) > 10, "real traffic was compared"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import io
+from dataclasses import asdict, replace
 
+import fastavro
 import pytest
 
 from streamvane.kpi.accumulator import IntervalAccumulator
+from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import Granularity, IntervalGrid
+from streamvane.kpi.service_level import ServiceLevelRule
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
 from streamvane.records.feed_record import FeedRecord, build_record, idempotency_key
 from streamvane.records.rollup import MisalignedBaseError, rollup
@@ -33,6 +37,8 @@ def record(revision: int = 1) -> FeedRecord:
         watermark_ms=at("10:17"),
         dimensions=[("quiet", "voice"), ("busy", "voice")],
         cells={("busy", "voice"): acc(("nOffered", 1), ("tAnswered", 4_000), ("tAnswered", 6_000))},
+        service_level_rule=ServiceLevelRule(),
+        kpi_fingerprint=KpiConfig().fingerprint(),
     )
 
 
@@ -42,9 +48,11 @@ def test_a_record_covers_the_full_grid_including_quiet_queues_sorted() -> None:
     assert r.rows[1].metrics == ()
     assert [(m.metric, m.count, m.sum, m.min, m.max) for m in r.rows[0].metrics] == [
         ("nOffered", 1, 1, 1, 1),
+        ("oServiceLevel", 2, 2, 0, 0),  # frozen by the rule: denominator 2, numerator 2
         ("tAnswered", 2, 10_000, 4_000, 6_000),
     ]
-    assert r.event_count == 3
+    assert r.event_count == 3, "observations only: the service level is derived, not observed"
+    assert r.kpi_fingerprint == KpiConfig().fingerprint()
     assert r.compaction_key == f"wfm-15|{at('10:00')}"
 
 
@@ -70,9 +78,27 @@ def test_avro_round_trip_is_exact_and_the_fingerprint_identifies_the_writer_sche
     data = codec.encode(r)
     assert codec.decode(data, codec.fingerprint) == r
     assert codec.encode(record()) == data  # byte-identical for identical state
-    assert len(codec.fingerprint) == 16 and codec.version == 1
+    assert len(codec.fingerprint) == 16 and codec.version == 2
     with pytest.raises(UnknownSchemaError, match="unknown schema fingerprint"):
         codec.decode(data, "0000000000000000")
+
+
+def test_a_version_1_record_still_decodes_and_says_it_carries_no_kpi_settings() -> None:
+    codec = AvroCodec()
+    v1 = next(schema for schema in codec.by_fingerprint.values() if schema is not codec.schema)
+    value = asdict(record())
+    del value["kpi_fingerprint"]
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, v1, value)
+    old = codec.decode(out.getvalue(), next(f for f, s in codec.by_fingerprint.items() if s is v1))
+    assert old.kpi_fingerprint == ""
+    assert old.rows == record().rows
+
+
+def test_kpi_settings_fingerprints_differ_by_any_setting_and_are_stable() -> None:
+    assert KpiConfig().fingerprint() == KpiConfig().fingerprint()
+    assert KpiConfig(sl_include_flow_outs=True).fingerprint() != KpiConfig().fingerprint()
+    assert KpiConfig(short_abandon_ms=5_000).fingerprint() != KpiConfig().fingerprint()
 
 
 def test_rollup_merges_base_quarter_hours_into_the_profile_interval() -> None:
