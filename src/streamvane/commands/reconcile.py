@@ -3,21 +3,28 @@ dimension and payload field, within the profile's tolerances (:mod:`streamvane.f
 
 Ours is an aggregates-query response file (``streamvane compute`` prints one), or ``--feed``: the
 live records of the compacted feed-record topic. Theirs is Genesys' response to
-``conversations/aggregates/query``, as a file. Exit 0: everything within tolerance; 1: something
-is out; 2: usage or input errors.
+``conversations/aggregates/query``: a file, or ``live``, fetched with the ``genesys:`` settings
+(:mod:`streamvane.clients.genesys_analytics`). Exit 0: everything within tolerance; 1: something
+is out; 2: usage or input errors (a range off the profile's grid, missing credentials, an API that
+refuses).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 from confluent_kafka import KafkaException
 
+from streamvane.clients.genesys_analytics import GenesysAnalytics, GenesysApiError
 from streamvane.feeds.mapping import Stats
+from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.reconcile import (
     AggregatesError,
     CellKey,
@@ -44,7 +51,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ours = p.add_mutually_exclusive_group(required=True)
     ours.add_argument("--ours", type=Path, help="our aggregates response (JSON file)")
     ours.add_argument("--feed", action="store_true", help="ours: the live records of the feed-record topic")
-    p.add_argument("--genesys", required=True, type=Path, help="Genesys' aggregates response (JSON file)")
+    p.add_argument(
+        "--genesys",
+        required=True,
+        help="Genesys' aggregates response: a JSON file, or 'live' to query the API (genesys: settings)",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=run)
 
@@ -55,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
         profile = settings.profile(args.profile)
         from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
         ours = _feed(settings, profile.id) if args.feed else parse_aggregates(_load(args.ours))
-        theirs = parse_aggregates(_load(args.genesys))
-    except (KeyError, ValueError, OSError, KafkaException) as exc:
+        theirs = parse_aggregates(
+            _live(settings, profile, from_ms, to_ms) if args.genesys == "live" else _load(Path(args.genesys))
+        )
+    except (KeyError, ValueError, OSError, KafkaException, GenesysApiError) as exc:
         sys.stderr.write(f"reconcile: {exc}\n")
         return 2
     cells = reconcile(profile, ours, theirs, from_ms, to_ms)
@@ -76,6 +89,17 @@ def _feed(settings: Settings, profile_id: str) -> dict[CellKey, Stats]:
 
     live = existing_records(settings.kafka.bootstrap_servers, settings.topics.feed_records, AvroCodec())
     return records_as_cells(live.values(), profile_id)
+
+
+def _live(settings: Settings, profile: FeedProfile, from_ms: int, to_ms: int) -> dict[str, Any]:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def fetch() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as session:
+            client = GenesysAnalytics(settings.genesys, session)
+            return await client.aggregates(profile, from_ms, to_ms)
+
+    return asyncio.run(fetch())
 
 
 def _load(path: Path) -> Any:
