@@ -67,6 +67,10 @@ class TopicSettings(BaseModel):
     delivery_ledger: str = Field(
         "streamvane.delivery.ledger.v1", description="Every delivery attempt and outcome (JSON)."
     )
+    reconciliation: str = Field(
+        "streamvane.reconciliation.v1",
+        description="Continuous reconciliation: one JSON report per judged interval revision.",
+    )
 
 
 class WorkerSettings(BaseModel):

@@ -75,7 +75,8 @@ class DispatchRun(ProcessControl):
 
     def __post_init__(self) -> None:
         self.topics = {
-            name: f"test.{name}.{self.run_id}" for name in ("feed_records", "dead_letter", "delivery_ledger")
+            name: f"test.{name}.{self.run_id}"
+            for name in ("feed_records", "dead_letter", "delivery_ledger", "reconciliation")
         }
         settings_file = self.tmp / f"dispatch-{self.run_id}.yaml"
         settings_file.write_text(yaml.safe_dump({"profiles": self.profiles, **self.settings}))

@@ -99,3 +99,24 @@ def topic_config(bootstrap: str, name: str) -> dict[str, str]:
     client = admin(bootstrap)
     result = client.describe_configs([resource])[resource].result(timeout=30)
     return {key: entry.value for key, entry in result.items()}
+
+
+def described_lag(bootstrap: str, group: str) -> dict[tuple[str, int], int | None]:
+    """(topic, partition) → LAG as the real `kafka-consumer-groups --describe` prints it (None for
+    "-": nothing committed where there is something; an empty partition is 0)."""
+    out = subprocess.run(
+        [str(KAFKA_SH), "consumer-groups", "--bootstrap-server", bootstrap, "--describe", "--group", group],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    lags: dict[tuple[str, int], int | None] = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[0] == group and fields[2].isdigit():
+            if fields[5].isdigit():
+                lags[(fields[1], int(fields[2]))] = int(fields[5])
+            else:
+                lags[(fields[1], int(fields[2]))] = 0 if fields[4] == "0" else None
+    return lags

@@ -153,32 +153,7 @@ class WorkerRun(ProcessControl):
         return group_lag(self.bootstrap, f"{self.app_id}-ingest", self.topics["events"])
 
     def described_lag(self, group: str) -> dict[tuple[str, int], int | None]:
-        """(topic, partition) → LAG as the real `kafka-consumer-groups --describe` prints it
-        (None for "-": nothing committed where there is something; an empty partition is 0)."""
-        out = subprocess.run(
-            [
-                str(kafka.KAFKA_SH),
-                "consumer-groups",
-                "--bootstrap-server",
-                self.bootstrap,
-                "--describe",
-                "--group",
-                group,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout
-        lags: dict[tuple[str, int], int | None] = {}
-        for line in out.splitlines():
-            fields = line.split()
-            if len(fields) >= 6 and fields[0] == group and fields[2].isdigit():
-                if fields[5].isdigit():
-                    lags[(fields[1], int(fields[2]))] = int(fields[5])
-                else:
-                    lags[(fields[1], int(fields[2]))] = 0 if fields[4] == "0" else None
-        return lags
+        return kafka.described_lag(self.bootstrap, group)
 
     def wait_described_lag_zero(
         self, group: str, topics: set[str], timeout: float = 90

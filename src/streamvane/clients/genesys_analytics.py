@@ -3,8 +3,9 @@
 - **Token.** OAuth2 client credentials from ``https://login.<region>/oauth/token`` (HTTP basic
   client authentication), cached until shortly before ``expires_in``; a 401 from the API drops it
   and fetches a new one once per query. Region, client id and secret are secret references,
-  checked when the client is made (a missing one fails at once, naming the reference); the token and the secret are registered with the redactor, so no log
-  line or exception of this module can carry them.
+  checked when the client is made (a missing one fails at once, naming the reference); the token
+  and the secret are registered with the redactor, so no log line or exception of this module
+  can carry them.
 - **Queries.** One POST per window of :func:`~streamvane.feeds.aggregates_query.query_windows`,
   in order; the responses are merged into one aggregates document.
 - **Throttling and faults.** 429 and 5xx wait for ``Retry-After`` (seconds or an HTTP date,
@@ -60,26 +61,16 @@ class GenesysAnalytics:
 
     def __post_init__(self) -> None:
         s = self.settings
-        region = None if s.login_url and s.api_url else self._reveal("region", s.region)
-        self.login_url = (s.login_url or f"https://login.{region}").rstrip("/")
-        self.api_url = (s.api_url or f"https://api.{region}").rstrip("/")
-        self.redactor.add(self._reveal("client_secret", s.client_secret))  # fails fast when unset
+        self.login_url, self.api_url, client_id = endpoints(s)
         assert s.client_secret is not None
+        self.redactor.add(_reveal("client_secret", s.client_secret))
         oauth = OAuth2ClientCredentials(
             type="oauth2",
             token_url=f"{self.login_url}/oauth/token",
-            client_id=self._reveal("client_id", s.client_id),
+            client_id=client_id,
             client_secret=s.client_secret,
         )
         self.auth = AuthProvider(oauth, self.redactor)
-
-    def _reveal(self, name: str, ref: SecretRef | None) -> str:
-        if ref is None:
-            raise GenesysConfigError(f"genesys.{name}: a secret reference is required")
-        try:
-            return ref.resolve().reveal()
-        except SecretUnavailableError as exc:
-            raise GenesysConfigError(f"genesys.{name}: {exc}") from None
 
     async def aggregates(self, profile: FeedProfile, from_ms: int, to_ms: int) -> dict[str, Any]:
         """Genesys' aggregates for the profile's intervals in ``[from_ms, to_ms)``, one document."""
@@ -151,6 +142,26 @@ class GenesysAnalytics:
             "genesys: %s; retrying in %.1f s (attempt %d)", self.redactor(why), delay_ms / 1000, attempt
         )
         await self.sleep(delay_ms / 1000)
+
+
+def endpoints(settings: GenesysSettings) -> tuple[str, str, str]:
+    """(login base URL, API base URL, client id), every reference checked: a missing or empty
+    one raises :class:`GenesysConfigError` naming it, so a process fails at start, not at its
+    first query."""
+    region = None if settings.login_url and settings.api_url else _reveal("region", settings.region)
+    _reveal("client_secret", settings.client_secret)
+    login = (settings.login_url or f"https://login.{region}").rstrip("/")
+    api = (settings.api_url or f"https://api.{region}").rstrip("/")
+    return login, api, _reveal("client_id", settings.client_id)
+
+
+def _reveal(name: str, ref: SecretRef | None) -> str:
+    if ref is None:
+        raise GenesysConfigError(f"genesys.{name}: a secret reference is required")
+    try:
+        return ref.resolve().reveal()
+    except SecretUnavailableError as exc:
+        raise GenesysConfigError(f"genesys.{name}: {exc}") from None
 
 
 def _message(raw: bytes) -> str:

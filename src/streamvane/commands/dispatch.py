@@ -7,13 +7,16 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamvane.settings import Settings, describe_settings
 
 if TYPE_CHECKING:
+    from streamvane.clients.reconciler import ContinuousReconciler
     from streamvane.sinks.dispatcher import DispatcherConfig
+    from streamvane.sinks.metrics import DispatcherMetrics
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +68,11 @@ def run_dispatch(args: argparse.Namespace) -> int:
     ensure_topics(settings, delivery_topic_specs(settings))
     config = dispatcher_config(settings)
     metrics = DispatcherMetrics()
+    try:
+        reconciler = _reconciler(settings, metrics)
+    except ValueError as exc:
+        sys.stderr.write(f"dispatch: continuous reconciliation: {exc}\n")
+        return 2
     if settings.dispatcher.metrics_port:
         metrics.serve(settings.dispatcher.metrics_port)
     dispatcher = Dispatcher(config, settings.profiles, metrics)
@@ -75,10 +83,35 @@ def run_dispatch(args: argparse.Namespace) -> int:
         logging.getLogger("streamvane.dispatcher").info(
             "dispatching %s for %d profiles", config.feed_topic, len(settings.profiles)
         )
-        await dispatcher.run(stop)
+        if reconciler is None:
+            await dispatcher.run(stop)
+            return
+        tasks = [asyncio.create_task(dispatcher.run(stop)), asyncio.create_task(reconciler.run(stop))]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await asyncio.gather(*tasks)
 
     asyncio.run(main())
     return 0
+
+
+def _reconciler(settings: Settings, metrics: DispatcherMetrics) -> ContinuousReconciler | None:
+    """Continuous reconciliation beside the dispatcher, when ``genesys.reconcile_continuously``."""
+    from streamvane.clients.genesys_analytics import endpoints
+    from streamvane.clients.reconciler import ContinuousReconciler, ReconcilerConfig
+
+    g = settings.genesys
+    if not g.reconcile_continuously:
+        return None
+    endpoints(g)
+    config = ReconcilerConfig(
+        bootstrap=settings.kafka.bootstrap_servers,
+        feed_topic=settings.topics.feed_records,
+        report_topic=settings.topics.reconciliation,
+        group_id=f"{settings.dispatcher.group_id}-reconcile",
+        settle_ms=round(g.reconcile_after_s * 1000),
+    )
+    return ContinuousReconciler(config, g, settings.profiles, metrics)
 
 
 def run_receiver(args: argparse.Namespace) -> int:

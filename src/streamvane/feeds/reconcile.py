@@ -153,6 +153,39 @@ def reconcile(
     return out
 
 
+def relative_deviation(cell: ReconciledCell) -> float:
+    """|ours − theirs| relative to |theirs|, or to 1 unit where Genesys says 0 (or nothing), so a
+    quiet interval's one stray call is 1.0, not infinite. A field defined on one side only counts
+    its value as the deviation."""
+    if cell.deviation is None:
+        if cell.ours is None and cell.theirs is None:
+            return 0.0
+        return abs((cell.ours or 0) - (cell.theirs or 0)) / max(1.0, abs(cell.theirs or 0))
+    return cell.deviation / max(1.0, abs(cell.theirs or 0))
+
+
+def interval_report(record: FeedRecord, cells: list[ReconciledCell], reconciled_at_ms: int) -> dict[str, Any]:
+    """What the reconciliation topic holds for one delivered interval: the record's identity, the
+    verdict counts, the largest relative deviation per field and every cell out of tolerance."""
+    largest: dict[str, float] = {}
+    for cell in cells:
+        largest[cell.field] = max(largest.get(cell.field, 0.0), relative_deviation(cell))
+    counts = summary(cells)
+    return {
+        "profile": record.profile_id,
+        "interval": format_interval(record.interval_start_ms, record.interval_end_ms),
+        "intervalStartMs": record.interval_start_ms,
+        "revision": record.revision,
+        "idempotencyKey": record.idempotency_key,
+        "kpiFingerprint": record.kpi_fingerprint,
+        "reconciledAtMs": reconciled_at_ms,
+        "verdict": "out" if counts["out"] else "ok",
+        **counts,
+        "largestRelativeDeviation": largest,
+        "outCells": [c.as_json() for c in cells if c.verdict == "out"],
+    }
+
+
 def summary(cells: Iterable[ReconciledCell]) -> dict[str, int]:
     counts = {"ok": 0, "out": 0}
     for cell in cells:

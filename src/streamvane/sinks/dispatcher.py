@@ -18,12 +18,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from streamvane.feeds.profile import FeedProfile
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.delivery import Outcome, http_session, now_ms
+from streamvane.sinks.feed_reader import commit_finished, feed_consumer, fetch_available
 from streamvane.sinks.ledger import Subject
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
@@ -53,15 +54,6 @@ class _Item:
     close_ms: int
 
 
-def _fetch(consumer: Consumer) -> list[Message]:
-    """What is there now: wait up to 100 ms for the first message only (``consume(n, t)`` would
-    hold the first one back until n arrive or t passes), then take whatever else is buffered."""
-    first = consumer.poll(0.1)
-    if first is None:
-        return []
-    return [first, *consumer.consume(499, 0)]
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -79,16 +71,7 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         c = self.config
-        consumer = Consumer(
-            {
-                "bootstrap.servers": c.bootstrap,
-                "group.id": c.group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "session.timeout.ms": int(c.session_timeout_s * 1000),
-            }
-        )
-        consumer.subscribe([c.feed_topic])
+        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic, c.session_timeout_s)
         producer = OutputProducer(c.bootstrap)
         loop = asyncio.get_running_loop()
         async with http_session() as session:
@@ -107,7 +90,7 @@ class Dispatcher:
                     if self.tracker.in_flight >= c.max_pending:
                         await asyncio.sleep(0.02)
                     else:
-                        messages = await loop.run_in_executor(None, _fetch, consumer)
+                        messages = await loop.run_in_executor(None, fetch_available, consumer)
                         for msg in messages:
                             self._accept(msg)
                     self.metrics.in_flight.set(self.tracker.in_flight)
@@ -125,12 +108,7 @@ class Dispatcher:
                 await loop.run_in_executor(None, consumer.close)
 
     def _commit(self, consumer: Consumer) -> None:
-        offsets = self.tracker.committable()
-        if offsets:
-            consumer.commit(
-                offsets=[TopicPartition(self.config.feed_topic, p, o) for p, o in offsets.items()],
-                asynchronous=False,
-            )
+        commit_finished(consumer, self.config.feed_topic, self.tracker)
 
     async def _poll_producer(self, producer: OutputProducer) -> None:
         while True:

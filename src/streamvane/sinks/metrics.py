@@ -51,6 +51,25 @@ class DispatcherMetrics:
             ["profile"],
             registry=r,
         )
+        self.reconciliation_cells = Counter(
+            "streamvane_reconciliation_cells",
+            "Reconciled cells (interval x dimension x payload field) by verdict: ok or out of tolerance.",
+            ["profile", "verdict"],
+            registry=r,
+        )
+        self.reconciliation_deviation = Gauge(
+            "streamvane_reconciliation_max_relative_deviation",
+            "Largest |ours - theirs| / max(1, |theirs|) of the field over the dimensions of the latest "
+            "reconciled interval.",
+            ["profile", "field"],
+            registry=r,
+        )
+        self.reconciliation_errors = Counter(
+            "streamvane_reconciliation_errors",
+            "Genesys queries of continuous reconciliation that failed (retried later).",
+            ["profile"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "streamvane_dispatch_in_flight", "Records read, outcome not yet durable.", registry=r
         )

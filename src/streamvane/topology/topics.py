@@ -44,6 +44,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.feed_records, 1, {"cleanup.policy": "compact", "min.compaction.lag.ms": str(DAY_MS)}),
         TopicSpec(t.dead_letter, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         TopicSpec(t.delivery_ledger, n, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
+        TopicSpec(t.reconciliation, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         # The tables' changelogs (Faust's naming), created here so that Faust never races its own
         # creation against its partition check; state keys expire by tombstones, hence compact only.
         TopicSpec(changelog(settings, "correlation-state"), n, {"cleanup.policy": "compact"}),
@@ -58,7 +59,7 @@ def changelog(settings: Settings, table: str) -> str:
 def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
     """The topics the dispatcher reads and writes (it creates no worker topics)."""
     t = settings.topics
-    wanted = {t.feed_records, t.dead_letter, t.delivery_ledger}
+    wanted = {t.feed_records, t.dead_letter, t.delivery_ledger, t.reconciliation}
     return [spec for spec in topic_specs(settings) if spec.name in wanted]
 
 

@@ -1,0 +1,42 @@
+"""Reading the feed-record topic with manual commits: what the dispatcher and continuous
+reconciliation share. A reader commits only what its :class:`OffsetTracker` says is finished, so
+a restart resumes at the first record whose outcome was not yet durable."""
+
+from __future__ import annotations
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from streamvane.sinks.offsets import OffsetTracker
+
+
+def feed_consumer(bootstrap: str, group_id: str, topic: str, session_timeout_s: float = 10.0) -> Consumer:
+    """Subscribed to ``topic``; a new group starts at the earliest record."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": int(session_timeout_s * 1000),
+        }
+    )
+    consumer.subscribe([topic])
+    return consumer
+
+
+def fetch_available(consumer: Consumer) -> list[Message]:
+    """What is there now: wait up to 100 ms for the first message only (``consume(n, t)`` would
+    hold the first one back until n arrive or t passes), then take whatever else is buffered."""
+    first = consumer.poll(0.1)
+    if first is None:
+        return []
+    return [first, *consumer.consume(499, 0)]
+
+
+def commit_finished(consumer: Consumer, topic: str, tracker: OffsetTracker) -> None:
+    offsets = tracker.committable()
+    if offsets:
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()],
+            asynchronous=False,
+        )
