@@ -1,5 +1,6 @@
 """The README's main command, end to end: `streamvane demo --intervals 4 --receiver-log FILE`
-against the real broker, with the real worker, dispatcher and receiver processes."""
+against the real broker, with the real worker, dispatcher and receiver processes, and continuous
+reconciliation against the demo's Genesys stand-in catching a deliberately wrong restatement."""
 
 from __future__ import annotations
 
@@ -24,7 +25,17 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
     env["STREAMVANE_KAFKA__BOOTSTRAP_SERVERS"] = kafka_bootstrap
     env["STREAMVANE_DATA_DIR"] = str(tmp_path / "data")
     done = subprocess.run(
-        [sys.executable, "-m", "streamvane", "demo", "--intervals", "4", "--receiver-log", str(log)],
+        [
+            sys.executable,
+            "-m",
+            "streamvane",
+            "demo",
+            "--intervals",
+            "4",
+            "--receiver-log",
+            str(log),
+            "--wrong-restatement",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -34,6 +45,24 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "12/12 intervals delivered, 12 validated by the receiver, 12 equal to ground truth" in done.stdout
     assert "DIFFERENT" not in done.stdout
+    assert "12/12 intervals reconciled with Genesys within tolerance" in done.stdout
+    assert (
+        "the deliberately wrong restatement calabrio-queue-stats 2026-11-02T08:00:00.000Z revision 2 "
+        "was reported OUT" in done.stdout
+    )
+    assert "revision 2 OUT of tolerance: offd_direct_call_cnt" in done.stdout, "calabrio's offered field"
+    metrics = [
+        line.strip()
+        for line in done.stdout.splitlines()
+        if line.strip().startswith("streamvane_reconciliation")
+    ]
+    assert (
+        'streamvane_reconciliation_cells_total{profile="calabrio-queue-stats",verdict="out"} 1.0' in metrics
+    )
+    assert any(
+        m.startswith('streamvane_reconciliation_cells_total{profile="legacy-xml",verdict="ok"}')
+        for m in metrics
+    )
 
     received = [orjson.loads(line) for line in log.read_bytes().splitlines()]
     by_profile: dict[str, list[dict[str, Any]]] = {}
@@ -48,5 +77,9 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
     genesys = by_profile["genesys-wfm-historical"][0]
     assert genesys["method"] == "PUT"
     assert orjson.loads(str(genesys["body"]))["interval"]["startUtc"] == "2026-11-02T08:00:00Z"
-    calabrio = [orjson.loads(str(e["body"]))["interval"]["start"] for e in by_profile["calabrio-queue-stats"]]
+    calabrio = [
+        orjson.loads(str(e["body"]))["interval"]["start"]
+        for e in by_profile["calabrio-queue-stats"]
+        if e["headers"]["X-Streamvane-Revision"] == "1"
+    ]
     assert calabrio[:4] == [f"2026-11-02T09:{m}:00+01:00" for m in ("00", "15", "30", "45")], "in order"

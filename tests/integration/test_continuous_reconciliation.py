@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from streamvane.commands.demo import wrong_restatement
 from streamvane.commands.processes import free_port
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import Dimension, FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.aggregates_response import aggregates_response
 from streamvane.kpi.config import KpiConfig
-from streamvane.records.feed_record import FeedRecord, idempotency_key
+from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
@@ -44,17 +44,6 @@ def truth_and_records() -> tuple[dict[str, Any], list[FeedRecord], tuple[Dimensi
             by_start.setdefault(start, {})[(queue, media)] = acc
     records = [interval_record(spec, start, cells, kpi=KPI) for start, cells in sorted(by_start.items())]
     return aggregates_response(truth.cells, spec.grid(), KPI), records, dims
-
-
-def perturbed(record: FeedRecord, extra_offered: int) -> tuple[FeedRecord, str]:
-    """Revision 2 of ``record`` with ``extra_offered`` more calls in its busiest row."""
-    row = max(record.rows, key=lambda r: next((m.count for m in r.metrics if m.metric == "nOffered"), 0))
-    metrics = tuple(
-        replace(m, count=m.count + extra_offered) if m.metric == "nOffered" else m for m in row.metrics
-    )
-    rows = tuple(replace(r, metrics=metrics) if r is row else r for r in record.rows)
-    key = idempotency_key(record.profile_id, record.profile_version, record.interval_start_ms, 2, rows)
-    return replace(record, revision=2, rows=rows, idempotency_key=key), row.queue_id
 
 
 def test_every_interval_is_reconciled_and_a_wrong_restatement_is_reported(
@@ -101,7 +90,8 @@ def test_every_interval_is_reconciled_and_a_wrong_restatement_is_reported(
         ], "every interval agrees with Genesys"
         assert all(r["kpiFingerprint"] == KPI.fingerprint() and r["out"] == 0 for r in first)
 
-        wrong, queue = perturbed(records[1], extra_offered=5)
+        wrong = wrong_restatement(records[1], extra_offered=5)
+        queue = next(r.queue_id for r, old in zip(wrong.rows, records[1].rows, strict=True) if r != old)
         run.produce([wrong])
         wait_until(lambda: len(reports()) > len(records), 60, "the restatement's report")
         report = reports()[-1]

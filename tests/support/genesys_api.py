@@ -37,7 +37,7 @@ from PureCloudPlatformClientV2.models import (  # type: ignore[import-untyped]
 )
 
 from streamvane.commands.processes import free_port
-from streamvane.kpi.intervals import parse_instant
+from streamvane.feeds.aggregates_query import answer_query
 
 Action = tuple[str, Any]
 QUERY_PATH = "/api/v2/analytics/conversations/aggregates/query"
@@ -173,22 +173,8 @@ class GenesysContractServer:
         if kind == "status":
             status, headers = arg
             return self._status(status, headers, {"message": f"scripted {status}", "status": status})
-        return self._status(200, {}, sdk_response(self._select(body)))
+        return self._status(200, {}, sdk_response(answer_query(body, self.truth)["results"]))
 
     def _status(self, status: int, headers: dict[str, str], doc: dict[str, Any]) -> web.Response:
         self.statuses.append(status)
         return web.json_response(doc, status=status, headers=headers)
-
-    def _select(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        start_text, end_text = body["interval"].split("/")
-        start, end = parse_instant(start_text), parse_instant(end_text)
-        predicates = (body.get("filter") or {}).get("predicates", [])
-        queues = {p["value"] for p in predicates if p.get("dimension") == "queueId"}
-        out = []
-        for result in self.truth.get("results", []):
-            if queues and result["group"]["queueId"] not in queues:
-                continue
-            data = [d for d in result["data"] if start <= parse_instant(d["interval"].split("/")[0]) < end]
-            if data:
-                out.append({"group": result["group"], "data": data})
-        return out

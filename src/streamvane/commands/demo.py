@@ -6,7 +6,10 @@ What runs (each in its own process, logs under ``<data_dir>/demo-<run>/``):
 - ``streamvane worker``: the Faust topology that turns them into Avro feed records;
 - ``streamvane dispatch``: delivery of every record to its profile's endpoint;
 - ``streamvane receiver``: a local WFM endpoint that checks credentials and validates every
-  payload against the profile's contract (JSON Schema / XSD), and logs each request.
+  payload against the profile's contract (JSON Schema / XSD), and logs each request;
+- a stand-in for Genesys' analytics API (in this process, :mod:`.demo_genesys`) serving the
+  simulator's own figures, which the dispatcher's continuous reconciliation judges every interval
+  against (``--wrong-restatement`` restates one interval with 5 calls too many, to show it caught).
 The profiles come from ``--profiles-dir``; their endpoints are pointed at the local receiver
 and their secrets are generated for this run (environment variables, never printed).
 
@@ -14,7 +17,9 @@ The live view reads the delivery ledger: one line per delivered interval with it
 status, attempts and latency after close (wall-clock seconds from the moment the simulated clock
 passed the interval's end). It also checks each record's KPIs against the simulator's ground
 truth. ``--intervals N`` stops after the first N intervals of every profile; the exit status is
-0 only if all of them were delivered, accepted by the receiver as valid, and equal to the truth.
+0 only if all of them were delivered, accepted by the receiver as valid, equal to the truth and
+reconciled with Genesys within tolerance (and, with ``--wrong-restatement``, the wrong one
+reported out of tolerance).
 """
 
 from __future__ import annotations
@@ -27,18 +32,23 @@ import shutil
 import sys
 import threading
 import time
+import urllib.request
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from streamvane.commands.demo_genesys import GenesysStandIn
 from streamvane.commands.demo_view import Clock, DemoView
 from streamvane.commands.processes import Children, free_port, wait_for_line
 from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.loader import load_profiles_dir
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.intervals import format_instant, parse_instant
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
+from streamvane.records.feed_record import FeedRecord, idempotency_key
 from streamvane.settings import Settings
 from streamvane.simulator.contact_center import Conversation, simulate
 from streamvane.simulator.events import delivery
@@ -50,6 +60,8 @@ DEMO_SECRETS = (
     "STREAMVANE_DEMO_OAUTH_SECRET",
     "STREAMVANE_DEMO_BASIC_PASSWORD",
     "STREAMVANE_DEMO_BEARER_TOKEN",
+    "STREAMVANE_DEMO_GENESYS_CLIENT_ID",
+    "STREAMVANE_DEMO_GENESYS_SECRET",
 )
 
 
@@ -66,6 +78,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", default="2026-11-02T08:00:00Z", help="simulated start instant (interval start)")
     p.add_argument("--timeout", type=float, default=900.0, help="give up after this many real seconds")
     p.add_argument("--keep", action="store_true", help="keep the demo's topics afterwards")
+    p.add_argument(
+        "--wrong-restatement",
+        action="store_true",
+        help="restate one interval with 5 calls too many: continuous reconciliation must report it",
+    )
     p.set_defaults(handler=run)
 
 
@@ -106,6 +123,35 @@ def _produce(
     producer.flush_now(30)
 
 
+def wrong_restatement(record: FeedRecord, extra_offered: int = 5) -> FeedRecord:
+    """The next revision of ``record`` with ``extra_offered`` more calls in its busiest row: what
+    a faulty recompute would publish, for reconciliation to catch."""
+    row = max(record.rows, key=lambda r: next((m.count for m in r.metrics if m.metric == "nOffered"), 0))
+    metrics = tuple(
+        replace(m, count=m.count + extra_offered) if m.metric == "nOffered" else m for m in row.metrics
+    )
+    rows = tuple(replace(r, metrics=metrics) if r is row else r for r in record.rows)
+    revision = record.revision + 1
+    key = idempotency_key(record.profile_id, record.profile_version, record.interval_start_ms, revision, rows)
+    return replace(record, revision=revision, rows=rows, idempotency_key=key)
+
+
+def _show_reconciliation_metrics(port: int) -> None:
+    """The dispatcher's own reconciliation metrics, as Prometheus scrapes them."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except OSError as exc:
+        sys.stdout.write(f"streamvane demo: dispatcher metrics unavailable: {exc}\n")
+        return
+    sys.stdout.write(f"\ndispatcher metrics (http://127.0.0.1:{port}/metrics), reconciliation:\n")
+    for line in text.splitlines():
+        if line.startswith(
+            ("streamvane_reconciliation_cells_total", "streamvane_reconciliation_max_relative")
+        ):
+            sys.stdout.write(f"  {line}\n")
+
+
 def run(args: argparse.Namespace) -> int:
     base = Settings()
     run_id = uuid.uuid4().hex[:8]
@@ -130,6 +176,14 @@ def run(args: argparse.Namespace) -> int:
     truths = {p.id: ground_truth(conversations, p.grid(), kpi).snapshot() for p in delivering}
 
     topics = {name: f"demo.{run_id}.{name}" for name in base.topics.model_fields}
+    metrics_port = free_port()
+    genesys_env = {name: os.environ.get(name) or secrets.token_urlsafe(18) for name in DEMO_SECRETS}
+    genesys = GenesysStandIn(
+        conversations,
+        kpi,
+        genesys_env["STREAMVANE_DEMO_GENESYS_CLIENT_ID"],
+        genesys_env["STREAMVANE_DEMO_GENESYS_SECRET"],
+    )
     settings_doc: dict[str, Any] = {
         "kafka": base.kafka.model_dump(mode="json"),
         "topics": topics,
@@ -140,7 +194,19 @@ def run(args: argparse.Namespace) -> int:
             "ticks_enabled": False,
             "batch_within_s": 0.1,
         },
-        "dispatcher": {**base.dispatcher.model_dump(mode="json"), "group_id": f"sv-demo-dispatch-{run_id}"},
+        "dispatcher": {
+            **base.dispatcher.model_dump(mode="json"),
+            "group_id": f"sv-demo-dispatch-{run_id}",
+            "metrics_port": metrics_port,
+        },
+        "genesys": {
+            "client_id": {"env": "STREAMVANE_DEMO_GENESYS_CLIENT_ID"},
+            "client_secret": {"env": "STREAMVANE_DEMO_GENESYS_SECRET"},
+            "login_url": genesys.url,
+            "api_url": genesys.url,
+            "reconcile_continuously": True,
+            "reconcile_after_s": 0,
+        },
         "kpi": kpi.model_dump(mode="json"),
         "profiles": [p.model_dump(mode="json") for p in profiles],
         "data_dir": str(log_dir / "state"),
@@ -152,18 +218,35 @@ def run(args: argparse.Namespace) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
     env["STREAMVANE_SETTINGS_FILE"] = str(settings_file)
     env["STREAMVANE_KAFKA__BOOTSTRAP_SERVERS"] = base.kafka.bootstrap_servers
-    for name in DEMO_SECRETS:
-        env[name] = os.environ.get(name) or secrets.token_urlsafe(18)
+    env.update(genesys_env)
     receiver_log = (args.receiver_log or log_dir / "receiver.jsonl").resolve()
     receiver_log.unlink(missing_ok=True)
 
     children = Children()
     stop = threading.Event()
     clock = Clock(sim_start, args.speedup)
-    view = DemoView(profiles=delivering, intervals=args.intervals, clock=clock, truths=truths, kpi=kpi)
+    view = DemoView(
+        profiles=delivering,
+        intervals=args.intervals,
+        clock=clock,
+        truths=truths,
+        kpi=kpi,
+        inject=wrong_restatement if args.wrong_restatement else None,
+    )
+    codec = AvroCodec()
+    publisher = OutputProducer(base.kafka.bootstrap_servers)
+
+    def publish(record: FeedRecord) -> None:
+        header = [(FINGERPRINT_HEADER, codec.fingerprint.encode())]
+        publisher.produce(
+            topics["feed_records"], codec.encode(record), record.compaction_key.encode(), header
+        )
+        publisher.flush_or_raise(30)
+
     try:
         from streamvane.topology.topics import ensure_topics
 
+        genesys.start()
         ensure_topics(demo_settings)
         children.start(
             "receiver",
@@ -200,18 +283,14 @@ def run(args: argparse.Namespace) -> int:
             daemon=True,
         )
         producer.start()
-        view.follow(
-            base.kafka.bootstrap_servers,
-            topics["delivery_ledger"],
-            topics["feed_records"],
-            children,
-            args.timeout,
-        )
+        view.follow(base.kafka.bootstrap_servers, topics, children, args.timeout, publish)
+        _show_reconciliation_metrics(metrics_port)
     except (RuntimeError, KeyboardInterrupt) as exc:
         sys.stdout.write(f"\nstreamvane demo: stopped: {exc}\n")
     finally:
         stop.set()
         children.stop()
+        genesys.close()
         if not args.keep:
             shutil.rmtree(log_dir / "state", ignore_errors=True)
             from streamvane.topology.topics import delete_topics

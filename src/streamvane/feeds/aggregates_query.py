@@ -18,7 +18,7 @@ from typing import Any
 
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi import metrics as m
-from streamvane.kpi.intervals import format_interval
+from streamvane.kpi.intervals import format_interval, parse_instant
 
 QUERY_PATH = "/api/v2/analytics/conversations/aggregates/query"
 METRICS = tuple(sorted((*m.COUNT_METRICS, *m.DURATION_METRICS, m.O_SERVICE_LEVEL)))
@@ -82,3 +82,21 @@ def merge_responses(responses: list[dict[str, Any]]) -> dict[str, Any]:
             merged = groups.setdefault(key, {"group": group, "data": []})
             merged["data"].extend(result.get("data") or [])
     return {"results": list(groups.values())}
+
+
+def answer_query(body: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """What Genesys would answer to ``body`` if ``doc`` (an aggregates document at the query's
+    granularity and time zone) held all its figures: the groups its queueId filter selects, with
+    the buckets inside its interval. The demo's stand-in and the tests' contract server use it."""
+    start_text, end_text = str(body["interval"]).split("/")
+    start, end = parse_instant(start_text), parse_instant(end_text)
+    predicates = (body.get("filter") or {}).get("predicates", [])
+    queues = {p["value"] for p in predicates if p.get("dimension") == "queueId"}
+    results = []
+    for result in doc.get("results", []):
+        if queues and result["group"]["queueId"] not in queues:
+            continue
+        data = [d for d in result["data"] if start <= parse_instant(str(d["interval"]).split("/")[0]) < end]
+        if data:
+            results.append({"group": result["group"], "data": data})
+    return {"results": results}
