@@ -27,6 +27,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from bench.report import emit, summarise
+from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
@@ -35,7 +36,6 @@ from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.dispatcher import Dispatcher, DispatcherConfig
 from streamvane.sinks.sender import Topics
-from streamvane.topology.topic_reader import read_to_end
 
 BOOTSTRAP = "127.0.0.1:19092"
 QUEUES = [f"queue-{i}" for i in range(5)]

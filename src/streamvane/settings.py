@@ -71,6 +71,14 @@ class TopicSettings(BaseModel):
         "streamvane.reconciliation.v1",
         description="Continuous reconciliation: one JSON report per judged interval revision.",
     )
+    dispatch_progress: str = Field(
+        "streamvane.dispatch.progress.v1",
+        description="Each profile's delivery position per dispatcher group (compacted).",
+    )
+    dead_letter_state: str = Field(
+        "streamvane.feed.dlq.state.v1",
+        description="Which dead letters were redriven or superseded (compacted, keyed by position).",
+    )
 
 
 class WorkerSettings(BaseModel):
@@ -145,6 +153,11 @@ class DispatcherSettings(BaseModel):
     max_pending: int = Field(10_000, ge=1, description="Records read but not finished before reading pauses.")
     metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT.")
     session_timeout_s: float = Field(10.0, ge=6, description="Consumer group session timeout.")
+    origin_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Optional cap on concurrent requests per origin (scheme://host:port) shared by the "
+        "profiles delivering there; each profile always has its own endpoint.max_in_flight.",
+    )
     on_time_window_s: float = Field(
         86_400.0, gt=0, description="streamvane_feed_on_time_ratio covers intervals due within this window."
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from streamvane.broker.topic_reader import read_to_end
 from streamvane.commands.demo import wrong_restatement
 from streamvane.commands.processes import free_port
 from streamvane.feeds.interval_record import interval_record
@@ -22,7 +23,6 @@ from streamvane.records.feed_record import FeedRecord
 from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
-from streamvane.topology.topic_reader import read_to_end
 from tests.support import kafka
 from tests.support.dispatcher import DispatchRun, profile
 from tests.support.genesys_api import GenesysContractServer

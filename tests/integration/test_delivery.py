@@ -15,7 +15,8 @@ from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import render
 from streamvane.feeds.request import build_request
 from streamvane.sinks.auth import AuthProvider
-from streamvane.sinks.delivery import Deliverer, Endpoint, Outcome, http_session, now_ms
+from streamvane.sinks.delivery import Deliverer, Endpoint, http_session, now_ms
+from streamvane.sinks.outcome import Outcome
 from streamvane.sinks.redaction import Redactor
 from streamvane.sinks.tls import ssl_context
 from tests.support.dispatcher import profile, records

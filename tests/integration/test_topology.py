@@ -20,6 +20,7 @@ import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import ConfigResource  # type: ignore[attr-defined]
 
+from streamvane.broker.topic_reader import read_to_end
 from streamvane.commands.processes import free_port
 from streamvane.feeds.profile import FeedProfile
 from streamvane.genesys.events import KPI_KINDS
@@ -31,7 +32,6 @@ from streamvane.simulator.contact_center import queue_directory, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
-from streamvane.topology.topic_reader import read_to_end
 from tests.support import kafka
 from tests.support.expectations import Cells, expected_cells, late_offer, offered, record_cells
 from tests.support.pipeline import BASE, Pipeline

@@ -16,6 +16,7 @@ import orjson
 import yaml
 from confluent_kafka import Producer
 
+from streamvane.broker.topic_reader import headers_of, read_to_end
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import Dimension, FeedProfile
 from streamvane.kpi.accumulator import IntervalAccumulator
@@ -23,7 +24,6 @@ from streamvane.kpi.config import KpiConfig
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON
-from streamvane.topology.topic_reader import headers_of, read_to_end
 from tests.support import kafka
 from tests.support.process import ProcessControl
 
@@ -76,7 +76,14 @@ class DispatchRun(ProcessControl):
     def __post_init__(self) -> None:
         self.topics = {
             name: f"test.{name}.{self.run_id}"
-            for name in ("feed_records", "dead_letter", "delivery_ledger", "reconciliation")
+            for name in (
+                "feed_records",
+                "dead_letter",
+                "delivery_ledger",
+                "reconciliation",
+                "dispatch_progress",
+                "dead_letter_state",
+            )
         }
         settings_file = self.tmp / f"dispatch-{self.run_id}.yaml"
         settings_file.write_text(yaml.safe_dump({"profiles": self.profiles, **self.settings}))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.intervals import parse_instant
-from streamvane.sinks.delivery import Attempt, Outcome
 from streamvane.sinks.ledger import Subject, attempt_entry, outcome_entry
+from streamvane.sinks.outcome import Attempt, Outcome, Result
 
 MINUTE = 60_000
 # On time: within 10 min of close. Local midnight (PST, UTC−8) falls at 08:00Z: two days.
@@ -50,7 +50,7 @@ class LedgerWriter:
         for attempt in attempts:
             self.entries.append(attempt_entry(subject, attempt))
         final = result or ("delivered" if statuses and statuses[-1] == 200 else "rejected")
-        self.entries.append(outcome_entry(subject, Outcome(final, attempts, finished_ms)))
+        self.entries.append(outcome_entry(subject, Outcome(Result(final), attempts, finished_ms)))
 
 
 def known_ledger() -> tuple[list[bytes], set[int]]:

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from streamvane.broker.group_lag import group_lag
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.topology.app import TICK_KEY, tick_headers
-from streamvane.topology.group_lag import group_lag
 from tests.support import kafka
 from tests.support.process import ProcessControl
 

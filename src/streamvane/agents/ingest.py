@@ -24,12 +24,12 @@ from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 
+from streamvane.broker.producer import OutputProducer
 from streamvane.settings import Settings
 from streamvane.stages.ingest import IngestResult, IngestStage, SourceRecord
 from streamvane.stages.markers import InputProgress
 from streamvane.topology.app import Topology, bundle_headers
 from streamvane.topology.metrics import WorkerMetrics
-from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger(__name__)
 

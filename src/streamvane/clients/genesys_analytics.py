@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from streamvane.errors import ConfigError, StreamvaneError
 from streamvane.feeds.aggregates_query import QUERY_PATH, aggregates_query, merge_responses, query_windows
 from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.profile import FeedProfile
@@ -42,11 +43,11 @@ Sleep = Callable[[float], Awaitable[None]]
 _DAY_MS = 86_400_000
 
 
-class GenesysConfigError(ValueError):
+class GenesysConfigError(ConfigError):
     """The client cannot be configured: a missing reference or an unresolvable secret."""
 
 
-class GenesysApiError(RuntimeError):
+class GenesysApiError(StreamvaneError):
     """The API refused a query, or kept failing after every allowed attempt."""
 
 

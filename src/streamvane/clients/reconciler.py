@@ -31,6 +31,7 @@ import aiohttp
 import orjson
 from confluent_kafka import Consumer, Message
 
+from streamvane.broker.producer import OutputProducer
 from streamvane.clients.genesys_analytics import GenesysAnalytics, GenesysApiError
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.reconcile import (
@@ -48,7 +49,6 @@ from streamvane.sinks.feed_reader import commit_finished, feed_consumer, fetch_a
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
 from streamvane.sinks.sender import fingerprint_of
-from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger("streamvane.reconcile")
 Position = tuple[int, int]

@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streamvane.broker.producer import OutputProducer
     from streamvane.topology.app import TICK_KEY, tick_headers
-    from streamvane.topology.output import OutputProducer
 
     settings = Settings()
     try:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def wait_for_ingest(settings: Settings, wait_s: float) -> bool:
-    from streamvane.topology.group_lag import group_lag
+    from streamvane.broker.group_lag import group_lag
 
     deadline = time.monotonic() + wait_s
     group, topic = settings.ingest_group, settings.topics.events

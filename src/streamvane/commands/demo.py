@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from streamvane.broker.producer import OutputProducer
 from streamvane.commands.demo_genesys import GenesysStandIn
 from streamvane.commands.demo_view import Clock, DemoView
 from streamvane.commands.processes import Children, free_port, wait_for_line
@@ -54,7 +55,6 @@ from streamvane.simulator.contact_center import Conversation, simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
-from streamvane.topology.output import OutputProducer
 
 DEMO_SECRETS = (
     "STREAMVANE_DEMO_OAUTH_SECRET",
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
         publisher.flush_or_raise(30)
 
     try:
-        from streamvane.topology.topics import ensure_topics
+        from streamvane.broker.topics import ensure_topics
 
         genesys.start()
         ensure_topics(demo_settings)
@@ -293,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
         genesys.close()
         if not args.keep:
             shutil.rmtree(log_dir / "state", ignore_errors=True)
-            from streamvane.topology.topics import delete_topics
+            from streamvane.broker.topics import delete_topics
 
             with contextlib.suppress(Exception):
                 delete_topics(demo_settings)

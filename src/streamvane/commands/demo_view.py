@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer
 
+from streamvane.broker.topic_reader import headers_of
 from streamvane.commands.processes import Children
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import local_iso
@@ -28,7 +29,6 @@ from streamvane.kpi.intervals import format_instant
 from streamvane.kpi.service_level import with_service_level
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
-from streamvane.topology.topic_reader import headers_of
 
 
 @dataclass

@@ -49,6 +49,8 @@ def dispatcher_config(settings: Settings) -> DispatcherConfig:
         max_pending=d.max_pending,
         session_timeout_s=d.session_timeout_s,
         on_time_window_ms=round(d.on_time_window_s * 1000),
+        progress_topic=t.dispatch_progress,
+        origin_limits=dict(d.origin_limits),
     )
 
 
@@ -59,9 +61,9 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 def run_dispatch(args: argparse.Namespace) -> int:
+    from streamvane.broker.topics import delivery_topic_specs, ensure_topics
     from streamvane.sinks.dispatcher import Dispatcher
     from streamvane.sinks.metrics import DispatcherMetrics
-    from streamvane.topology.topics import delivery_topic_specs, ensure_topics
 
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -117,8 +119,8 @@ def _reconciler(settings: Settings, metrics: DispatcherMetrics) -> ContinuousRec
 def run_receiver(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from streamvane.commands.demo_receiver import receiver_app
     from streamvane.feeds.loader import load_profiles_dir
-    from streamvane.sinks.receiver import receiver_app
 
     app = receiver_app(load_profiles_dir(args.profiles_dir), args.log)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)

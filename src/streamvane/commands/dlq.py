@@ -1,110 +1,207 @@
 """``streamvane dlq list|redrive``: see what could not be delivered, and deliver it again.
 
-Dead letters are never deleted; a consumer group (``<dispatcher group>-redrive``) marks how far
-redrive has got, so ``list`` shows which entries are still waiting and ``redrive`` sends each
-waiting one once (its offset is committed only after its new outcome is recorded). A redrive that
-fails again writes a new dead letter with the new context.
+Dead letters are never deleted. Which ones are done is kept in the compacted dead-letter state
+topic (``topics.dead_letter_state``, keyed ``<partition>:<offset>``): an entry is *waiting* until
+it has a state there, ``redriven`` (with the new result) or ``superseded``.
+
+``redrive`` considers every waiting entry of the whole topic (``--profile`` filters all of them,
+not the head), and never sends a revision older than the newest one of its interval — the live
+record of the compacted feed topic, or a newer waiting dead letter: an older one is marked
+``superseded`` (ledger and state) instead, so a WFM never ends up holding a stale value.
+Profiles are redriven in parallel lanes, each in dead-letter order (:mod:`.redeliver`); an entry
+is marked only after its new outcome is recorded, so an interrupted or timed-out redrive leaves
+the rest waiting. A redrive that fails again writes a new dead letter with the new context; its
+attempt count continues from the old one.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Message
 
+from streamvane.broker.producer import OutputProducer
+from streamvane.broker.topic_reader import headers_of, read_to_end
+from streamvane.broker.topics import delivery_topic_specs, ensure_topics
+from streamvane.commands.redeliver import Item, Limits, redeliver
+from streamvane.commands.replay import add_limits, existing_records
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
-from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
-from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON
+from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON, Subject, outcome_entry
+from streamvane.sinks.outcome import Outcome, Result
 from streamvane.sinks.sender import Original
-from streamvane.topology.topic_reader import headers_of, read_to_end
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dlq", help="list or redrive dead-lettered feed records")
     verbs = p.add_subparsers(dest="verb", required=True)
-    ls = verbs.add_parser("list", help="one JSON line per dead letter (waiting or redriven)")
+    ls = verbs.add_parser("list", help="one JSON line per dead letter (waiting, redriven or superseded)")
     ls.add_argument("--waiting", action="store_true", help="only entries not redriven yet")
+    ls.add_argument("--profile", help="only this profile's entries")
     ls.set_defaults(handler=run_list)
     rd = verbs.add_parser("redrive", help="deliver every waiting dead letter again")
     rd.add_argument("--profile", help="only this profile's dead letters (others stay waiting)")
     rd.add_argument("--dry-run", action="store_true")
+    add_limits(rd)
     rd.set_defaults(handler=run_redrive)
 
 
-def _group(settings: Settings) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": f"{settings.dispatcher.group_id}-redrive",
-            "enable.auto.commit": False,
-        }
+@dataclass(frozen=True, slots=True)
+class Entry:
+    partition: int
+    offset: int
+    reason: str
+    context: dict[str, Any]
+    original: Original
+    state: dict[str, Any] | None
+
+    @property
+    def position(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def waiting(self) -> bool:
+        return self.state is None
+
+
+def entries(settings: Settings) -> Iterator[Entry]:
+    """Every dead letter with its state (None: waiting)."""
+    ensure_topics(settings, delivery_topic_specs(settings))
+    bootstrap = settings.kafka.bootstrap_servers
+    states: dict[str, dict[str, Any]] = {}
+    for msg in read_to_end(bootstrap, settings.topics.dead_letter_state):
+        if msg.value():
+            states[(msg.key() or b"").decode()] = orjson.loads(msg.value() or b"{}")
+    for msg in read_to_end(bootstrap, settings.topics.dead_letter):
+        yield _entry(msg, states)
+
+
+def _entry(msg: Message, states: dict[str, dict[str, Any]]) -> Entry:
+    partition, offset = msg.partition() or 0, msg.offset() or 0
+    headers = headers_of(msg)
+    original = Original(msg.value() or b"", headers.get(FINGERPRINT_HEADER, b"").decode())
+    context = orjson.loads(headers.get(DLQ_CONTEXT, b"{}"))
+    return Entry(
+        partition,
+        offset,
+        headers.get(DLQ_REASON, b"").decode(),
+        context,
+        original,
+        states.get(f"{partition}:{offset}"),
     )
-
-
-def _committed(settings: Settings) -> dict[int, int]:
-    consumer = _group(settings)
-    try:
-        topic = settings.topics.dead_letter
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        marks = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        return {tp.partition: tp.offset for tp in marks if tp.offset >= 0}
-    finally:
-        consumer.close()
 
 
 def run_list(args: argparse.Namespace) -> int:
     settings = Settings()
-    marks = _committed(settings)
     shown = 0
-    for msg in read_to_end(settings.kafka.bootstrap_servers, settings.topics.dead_letter):
-        partition, offset = msg.partition() or 0, msg.offset() or 0
-        waiting = offset >= marks.get(partition, 0)
-        if args.waiting and not waiting:
+    for entry in entries(settings):
+        if (args.waiting and not entry.waiting) or (
+            args.profile and entry.context.get("profile") != args.profile
+        ):
             continue
-        headers = headers_of(msg)
-        context = orjson.loads(headers.get(DLQ_CONTEXT, b"{}"))
-        entry = {"partition": partition, "offset": offset, "waiting": waiting, **context}
-        entry["reason"] = headers.get(DLQ_REASON, b"").decode()
-        sys.stdout.write(orjson.dumps(entry).decode() + "\n")
+        doc = {
+            "partition": entry.partition,
+            "offset": entry.offset,
+            "waiting": entry.waiting,
+            "state": (entry.state or {}).get("state", "waiting"),
+            **entry.context,
+            "reason": entry.reason,
+        }
+        sys.stdout.write(orjson.dumps(doc).decode() + "\n")
         shown += 1
     sys.stderr.write(f"dlq: {shown} entries\n")
     return 0
 
 
 def run_redrive(args: argparse.Namespace) -> int:
-    from streamvane.commands.redeliver import redeliver
-
     settings = Settings()
     codec = AvroCodec()
-    topic = settings.topics.dead_letter
-    marks = _committed(settings)
-    items: list[tuple[FeedRecord, Original]] = []
-    positions: list[tuple[int, int]] = []
-    for msg in read_to_end(settings.kafka.bootstrap_servers, topic, from_offsets=marks):
-        original = Original(msg.value() or b"", headers_of(msg).get(FINGERPRINT_HEADER, b"").decode())
+    chosen: list[tuple[Entry, Item]] = []
+    for entry in entries(settings):
+        if not entry.waiting or (args.profile and entry.context.get("profile") != args.profile):
+            continue
         try:
-            record = codec.decode(original.raw, original.fingerprint)
-        except (KeyError, ValueError) as exc:
-            sys.stderr.write(f"dlq: offset {msg.offset()}: undecodable record, left waiting: {exc}\n")
-            break
-        if args.profile and record.profile_id != args.profile:
-            break  # keep order: entries behind one we skip stay waiting too
-        items.append((record, original))
-        positions.append((msg.partition() or 0, msg.offset() or 0))
-    sys.stderr.write(f"dlq: {len(items)} waiting entries to redrive\n")
-    if args.dry_run or not items:
-        return redeliver(settings, items, "redrive", dry_run=True)
-    consumer = _group(settings)
-
-    def commit(index: int, recorded: bool) -> None:
-        if recorded:
-            partition, offset = positions[index]
-            consumer.commit(offsets=[TopicPartition(topic, partition, offset + 1)], asynchronous=False)
-
+            record = codec.decode(entry.original.raw, entry.original.fingerprint)
+        except (KeyError, ValueError, EOFError) as exc:
+            sys.stderr.write(f"dlq: {entry.position}: undecodable record, left waiting: {exc}\n")
+            continue
+        chosen.append((entry, Item(record, entry.original, int(entry.context.get("attempts") or 0))))
+    newest: dict[str, int] = {}
+    live = existing_records(settings.kafka.bootstrap_servers, settings.topics.feed_records, codec)
+    for key, record in live.items():
+        newest[key] = record.revision
+    for _, item in chosen:
+        key = item.record.compaction_key
+        newest[key] = max(newest.get(key, 0), item.record.revision)
+    superseded = [(e, i) for e, i in chosen if i.record.revision < newest[i.record.compaction_key]]
+    to_send = [(e, i) for e, i in chosen if i.record.revision >= newest[i.record.compaction_key]]
+    sys.stderr.write(
+        f"dlq: {len(to_send)} waiting entries to redrive"
+        + (f", {len(superseded)} superseded by a newer revision (not sent)" if superseded else "")
+        + (f" (profile {args.profile})" if args.profile else "")
+        + "\n"
+    )
+    if args.dry_run:
+        for entry, item in superseded:
+            sys.stdout.write(
+                f"superseded {item.record.profile_id} revision {item.record.revision} "
+                f"(newest {newest[item.record.compaction_key]}) at {entry.position}\n"
+            )
+        return redeliver(settings, [i for _, i in to_send], "redrive", dry_run=True)
+    marker = StateWriter(settings)
     try:
-        return redeliver(settings, items, "redrive", dry_run=False, after_each=commit)
+        for entry, item in superseded:
+            marker.supersede(entry, item, newest[item.record.compaction_key])
+        by_item = {id(item): entry for entry, item in to_send}
+
+        def mark(item: Item, result: Result) -> None:
+            marker.mark(by_item[id(item)], "redriven", result)
+
+        return redeliver(
+            settings,
+            [i for _, i in to_send],
+            "redrive",
+            dry_run=False,
+            limits=Limits(args.deadline_s, args.timeout),
+            after_each=mark,
+        )
     finally:
-        consumer.close()
+        marker.close()
+
+
+class StateWriter:
+    """Marks dead letters done in the state topic (and a superseded one in the ledger)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.producer = OutputProducer(settings.kafka.bootstrap_servers)
+
+    def mark(self, entry: Entry, state: str, result: str, **extra: Any) -> None:
+        doc = {"state": state, "result": str(result), "atMs": time.time_ns() // 1_000_000, **extra}
+        self.producer.produce(
+            self.settings.topics.dead_letter_state, orjson.dumps(doc), entry.position.encode()
+        )
+        self.producer.poll(0)
+
+    def supersede(self, entry: Entry, item: Item, newest: int) -> None:
+        now = time.time_ns() // 1_000_000
+        subject = Subject.unsent(now, "redrive", item.record)
+        outcome = Outcome(Result.SUPERSEDED, finished_ms=now)
+        detail = f"revision {item.record.revision} superseded by revision {newest}: not sent"
+        self.producer.produce(
+            self.settings.topics.delivery_ledger, outcome_entry(subject, outcome, detail=detail), subject.key
+        )
+        self.mark(entry, "superseded", Result.SUPERSEDED, newestRevision=newest)
+        sys.stdout.write(
+            f"{Result.SUPERSEDED:<17} {item.record.profile_id} revision {item.record.revision} "
+            f"(revision {newest} is newer) at {entry.position}\n"
+        )
+
+    def close(self) -> None:
+        self.producer.flush_or_raise(30)

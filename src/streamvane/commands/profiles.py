@@ -1,8 +1,10 @@
 """``streamvane profiles validate|render``: agree a feed contract before anything is sent.
 
-``validate DIR`` loads every profile file, compiles its payload schema (generated JSON Schema or
-the shipped XSD) and renders an all-zero interval through it, so a mapping that does not fit its
-XSD fails here and not at the first delivery. ``render`` prints the exact body that would be sent
+``validate DIR`` loads every profile file, checks every file it names (TLS certificates, CA,
+file secrets), compiles its payload schema (generated JSON Schema or the shipped XSD) and renders
+a quiet and a busy sample interval through it (:mod:`streamvane.feeds.sample_records`), so a
+mapping that real data would break fails here and not at the first delivery. Each problem names
+the profile's file. ``render`` prints the exact body that would be sent
 for one interval of an event file (stdout) and the request line and headers (stderr; credentials
 shown only as their reference).
 """
@@ -16,11 +18,13 @@ from pathlib import Path
 
 from streamvane.feeds.endpoint import NoAuth
 from streamvane.feeds.interval_record import interval_record
-from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir
+from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir, profile_files
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.profile_files import profile_problems
 from streamvane.feeds.render import render
 from streamvane.feeds.request import build_request
+from streamvane.feeds.sample_records import sample_records
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig, load_kpi_config
 from streamvane.kpi.intervals import parse_instant
@@ -44,32 +48,47 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     try:
-        profiles = load_profiles_dir(args.directory)
+        paths = profile_files(args.directory)
     except ProfileError as exc:
-        for problem in exc.problems:
-            sys.stderr.write(f"invalid: {problem}\n")
+        sys.stderr.write("".join(f"invalid: {p}\n" for p in exc.problems))
+        return 1
+    if not paths:
+        sys.stderr.write(f"invalid: {args.directory}: no profile files (*.yaml)\n")
         return 1
     failed = 0
-    for profile in profiles:
-        try:
-            validator = PayloadValidator(profile)
-            validator.check(
-                render(profile, interval_record(profile, 1_767_225_600_000, kpi=KpiConfig())).body
-            )
-        except (OSError, ValueError) as exc:
+    seen: dict[str, Path] = {}
+    for path in paths:
+        problems = _problems(path, seen)
+        if problems:
             failed += 1
-            sys.stderr.write(f"invalid: {args.directory / profile.id}: payload: {exc}\n")
-            continue
+            sys.stderr.write("".join(f"invalid: {p}\n" for p in problems))
+    return 1 if failed else 0
+
+
+def _problems(path: Path, seen: dict[str, Path]) -> list[str]:
+    """Everything wrong with one profile file, each line naming the file."""
+    try:
+        profile = load_profile(path)
+    except ProfileError as exc:
+        return exc.problems
+    if profile.id in seen:
+        return [f"{path}: id: {profile.id!r} is already used by {seen[profile.id]}"]
+    seen[profile.id] = path
+    problems = [f"{path}: {problem}" for problem in profile_problems(profile)]
+    try:
+        validator = PayloadValidator(profile)
+        for sample in sample_records(profile):
+            problems += [f"{path}: payload: {p}" for p in validator.problems(render(profile, sample).body)]
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path}: payload: {exc}")
+    if not problems:
         target = f"{profile.endpoint.method} {profile.endpoint.url}" if profile.endpoint else "no endpoint"
         sys.stdout.write(
             f"ok {profile.id} v{profile.version}: {profile.cadence} {profile.time_zone}, "
             f"{len(profile.fields)} fields, {len(profile.dimensions) or 'all'} rows, "
             f"{profile.payload.format} {profile.payload.schema_version} -> {target}\n"
         )
-    if not profiles:
-        sys.stderr.write(f"invalid: {args.directory}: no profile files (*.yaml)\n")
-        return 1
-    return 1 if failed else 0
+    return list(dict.fromkeys(problems))
 
 
 def _find(args: argparse.Namespace) -> FeedProfile:

@@ -61,8 +61,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = Settings()  # invalid settings: the CLI reports them without their values
     try:
-        settings = Settings()
         profile = settings.profile(args.profile)
         from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
         ours = _feed(settings, profile.id) if args.feed else parse_aggregates(_load(args.ours))

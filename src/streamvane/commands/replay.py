@@ -16,12 +16,12 @@ from collections.abc import Iterator
 
 from confluent_kafka import Producer
 
+from streamvane.broker.topic_reader import headers_of, history_start, read_to_end
 from streamvane.commands.progress import Progress
 from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
-from streamvane.topology.topic_reader import headers_of, history_start, read_to_end
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +40,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--from", dest="from_", required=True, help="ISO-8601 instant, first interval start")
     d.add_argument("--to", required=True, help="ISO-8601 instant, end of the range (exclusive)")
     d.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
+    add_limits(d)
     d.set_defaults(handler=run_deliver)
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """--timeout and --deadline-s, shared by replay deliver and dlq redrive."""
+    parser.add_argument(
+        "--timeout", type=float, help="stop after this many seconds; what is not sent stays as it was"
+    )
+    parser.add_argument(
+        "--deadline-s",
+        type=float,
+        help="retry each record at most this long (default: the profile's delivery deadline)",
+    )
 
 
 def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[tuple[bytes, int | None]]:
@@ -153,7 +166,7 @@ def computed_with(records: list[FeedRecord], current: str) -> str | None:
 
 
 def run_deliver(args: argparse.Namespace) -> int:
-    from streamvane.commands.redeliver import redeliver
+    from streamvane.commands.redeliver import Item, Limits, redeliver
     from streamvane.sinks.sender import Original
 
     settings = Settings()
@@ -181,5 +194,5 @@ def run_deliver(args: argparse.Namespace) -> int:
     if refusal is not None:
         sys.stderr.write(refusal)
         return 2
-    items = [(r, Original(codec.encode(r), codec.fingerprint)) for r in chosen]
-    return redeliver(settings, items, "replay", args.dry_run)
+    items = [Item(r, Original(codec.encode(r), codec.fingerprint)) for r in chosen]
+    return redeliver(settings, items, "replay", args.dry_run, Limits(args.deadline_s, args.timeout))

@@ -15,10 +15,10 @@ import time
 import orjson
 from confluent_kafka import KafkaException
 
+from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.sla import SlaReport, judge, outcomes_from_ledger
 from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.settings import Settings
-from streamvane.topology.topic_reader import read_to_end
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = Settings()  # invalid settings: the CLI reports them without their values
     try:
-        settings = Settings()
         profile = settings.profile(args.profile)
         from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
         as_of_ms = parse_instant(args.as_of) if args.as_of else time.time_ns() // 1_000_000

@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from streamvane.agents import assemble, correlate, ingest
+    from streamvane.broker.topics import ensure_topics, partition_count
     from streamvane.topology.app import create_topology
-    from streamvane.topology.topics import ensure_topics, partition_count
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: every thread's stack
     settings = Settings()

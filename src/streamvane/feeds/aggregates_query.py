@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamvane.errors import InputError
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi import metrics as m
 from streamvane.kpi.intervals import format_interval, parse_instant
@@ -25,7 +26,7 @@ METRICS = tuple(sorted((*m.COUNT_METRICS, *m.DURATION_METRICS, m.O_SERVICE_LEVEL
 MAX_PREDICATES = 100
 
 
-class QueryRangeError(ValueError):
+class QueryRangeError(InputError):
     """The range does not start or end on the profile's interval grid."""
 
 

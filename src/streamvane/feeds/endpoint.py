@@ -19,6 +19,8 @@ URL_PLACEHOLDERS = frozenset(
     {"profile", "version", "interval_start", "interval_end", "interval_start_ms", "revision"}
 )
 _RESERVED_HEADERS = frozenset({"authorization", "idempotency-key", "content-type", "content-length", "host"})
+# A header whose name has one of these parts carries a credential: its value must be a reference.
+_CREDENTIAL_PARTS = ("key", "token", "secret", "password", "passwd", "auth", "signature", "cookie", "session")
 
 
 class NoAuth(BaseModel):
@@ -80,7 +82,11 @@ class EndpointSpec(BaseModel):
 
     url: str = Field(description="http(s) URL; may use {profile} {version} {interval_start} … placeholders.")
     method: Literal["POST", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict, description="Static extra headers (no secrets).")
+    headers: dict[str, str | SecretRef] = Field(
+        default_factory=dict,
+        description="Extra headers: a literal value, or a secret reference ({env: NAME} or {file: PATH}); "
+        "a header named like a credential (…key, …token, …secret, …auth…) must be a reference.",
+    )
     timeout_ms: int = Field(10_000, gt=0, description="Whole-request timeout per attempt.")
     connect_timeout_ms: int = Field(3_000, gt=0)
     max_in_flight: int = Field(4, ge=1, description="Concurrent requests to this endpoint.")
@@ -98,11 +104,29 @@ class EndpointSpec(BaseModel):
 
     @field_validator("headers")
     @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+    def _headers(cls, value: dict[str, str | SecretRef]) -> dict[str, str | SecretRef]:
         clash = sorted(name for name in value if name.lower() in _RESERVED_HEADERS)
         if clash:
             raise ValueError(f"headers {clash} are set by the dispatcher (use 'auth' for credentials)")
+        inline = sorted(
+            name
+            for name, text in value.items()
+            if isinstance(text, str) and any(part in name.lower() for part in _CREDENTIAL_PARTS)
+        )
+        if inline:
+            raise ValueError(
+                f"headers {inline} carry credentials: give each as a secret reference, "
+                "{env: NAME} or {file: PATH}, never inline"
+            )
         return value
+
+    @property
+    def literal_headers(self) -> dict[str, str]:
+        return {name: text for name, text in self.headers.items() if isinstance(text, str)}
+
+    @property
+    def secret_headers(self) -> dict[str, SecretRef]:
+        return {name: ref for name, ref in self.headers.items() if isinstance(ref, SecretRef)}
 
     @property
     def origin(self) -> str:

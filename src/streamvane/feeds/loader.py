@@ -10,10 +10,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from streamvane.errors import ConfigError
 from streamvane.feeds.profile import FeedProfile
 
 
-class ProfileError(ValueError):
+class ProfileError(ConfigError):
     """One or more profile files are invalid; ``problems`` lists one line per problem."""
 
     def __init__(self, problems: list[str]) -> None:

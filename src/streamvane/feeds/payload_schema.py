@@ -5,6 +5,7 @@ JSON against a JSON Schema generated from the profile, XML against the profile's
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Any
 
@@ -12,13 +13,14 @@ import fastjsonschema
 import orjson
 from lxml import etree
 
+from streamvane.errors import InputError
 from streamvane.feeds.profile import FeedProfile
 
 _ISO_LOCAL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
 _ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 
 
-class PayloadInvalidError(ValueError):
+class PayloadInvalidError(InputError):
     """The rendered bytes break the profile's payload contract."""
 
 
@@ -91,6 +93,21 @@ def _safe_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
+def xsd_problems(log: etree._ListErrorLog, xsd: str) -> list[str]:
+    """One line per distinct problem, naming the XSD; a problem every row repeats is said once,
+    with its first value and how many times it occurred."""
+    seen: dict[str, list[str]] = {}
+    for error in log:
+        message = str(error.message)
+        shape = re.sub(r"(value |)'[^']*' (is not|has)", r"\1… \2", message)
+        seen.setdefault(shape, []).append(message)
+    out = []
+    for messages in seen.values():
+        times = f" ({len(messages)} times)" if len(messages) > 1 else ""
+        out.append(f"{xsd}: {messages[0]}{times}")
+    return out
+
+
 class PayloadValidator:
     """Compiled once per profile; :meth:`check` raises :class:`PayloadInvalidError` with the reasons."""
 
@@ -119,8 +136,7 @@ class PayloadValidator:
             return [f"not well-formed XML: {exc}"]
         if self._xsd is None or self._xsd.validate(tree):
             return []
-        log = self._xsd.error_log
-        return [line.strip() for line in str(log).splitlines() if line.strip()]
+        return xsd_problems(self._xsd.error_log, self.profile.payload.xsd or "")
 
     def check(self, body: bytes) -> None:
         problems = self.problems(body)

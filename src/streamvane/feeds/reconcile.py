@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from streamvane.errors import InputError
 from streamvane.feeds.mapping import RowContext, Stats
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi import metrics as m
@@ -29,7 +30,7 @@ CellKey = tuple[int, int, str, str]  # interval start ms, end ms, queue id, medi
 _UNIT_SECONDS_MS = {"ms": 1000.0, "s": 1.0, "min": 1 / 60}
 
 
-class AggregatesError(ValueError):
+class AggregatesError(InputError):
     """The document is not an aggregates-query response."""
 
 

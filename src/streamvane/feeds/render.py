@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from streamvane.errors import InputError
 from streamvane.feeds.mapping import Evaluator, Number, RowContext, compile_field
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.intervals import zone
@@ -29,7 +30,7 @@ JSON_CONTENT_TYPE = "application/json"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 
-class UnrenderableRecord(ValueError):
+class UnrenderableRecord(InputError):
     """A record that cannot be rendered as it was computed."""
 
 

@@ -57,7 +57,7 @@ def build_request(
         },
     )
     headers = {
-        **endpoint.headers,
+        **endpoint.literal_headers,
         "Content-Type": payload.content_type,
         "Idempotency-Key": f'"{delivery_key(profile, record)}"',
         PROFILE_HEADER: profile.id,

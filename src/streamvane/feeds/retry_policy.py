@@ -18,6 +18,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# The 4xx statuses a retry may fix: timeout, conflict, locked, too early, too many requests.
+RETRYABLE_4XX = frozenset({408, 409, 423, 425, 429})
+
 
 class RetryPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,7 +39,16 @@ class RetryPolicy(BaseModel):
     @classmethod
     def _statuses(cls, value: tuple[int | str, ...]) -> tuple[int | str, ...]:
         for item in value:
-            _range(item)
+            lo, hi = _range(item)
+            if lo < 400:
+                raise ValueError(f"retry_statuses: {item!r} is not a failure (only 4xx and 5xx are retried)")
+            futile = sorted(set(range(max(lo, 400), min(hi, 499) + 1)) - RETRYABLE_4XX)
+            if futile:
+                shown = ", ".join(map(str, futile[:4])) + (" …" if len(futile) > 4 else "")
+                raise ValueError(
+                    f"retry_statuses: {item!r} includes {shown}, which a retry cannot fix; list the 4xx "
+                    f"statuses worth retrying one by one (from {sorted(RETRYABLE_4XX)})"
+                )
         return value
 
     @model_validator(mode="after")

@@ -15,8 +15,10 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from streamvane.errors import ConfigError
 
-class SecretUnavailableError(RuntimeError):
+
+class SecretUnavailableError(ConfigError):
     """The referenced variable or file is missing or empty."""
 
 
@@ -44,6 +46,16 @@ class SecretRef(BaseModel):
 
     env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable.")
     file: Path | None = Field(None, description="File holding the secret (e.g. a mounted K8s secret).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_inline(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "inline secrets are refused: give a reference, {env: NAME} (an environment variable) "
+                "or {file: PATH} (e.g. a mounted Kubernetes secret)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

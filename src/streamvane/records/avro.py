@@ -17,13 +17,14 @@ import fastavro
 import orjson
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from streamvane.errors import InputError
 from streamvane.records.feed_record import DimensionRow, FeedRecord, MetricStat
 
 FINGERPRINT_HEADER = "streamvane.schema.fingerprint"
 _NAME = re.compile(r"^(?P<name>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
 
 
-class UnknownSchemaError(ValueError):
+class UnknownSchemaError(InputError):
     """A record's fingerprint matches no schema this build ships."""
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from streamvane.errors import InputError
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.aggregate import CellKey
 from streamvane.kpi.intervals import IntervalGrid
 
 
-class MisalignedBaseError(ValueError):
+class MisalignedBaseError(InputError):
     """A base interval straddles a profile interval boundary (zone offset not a quarter hour)."""
 
 

@@ -16,11 +16,12 @@ import time
 import aiohttp
 import orjson
 
+from streamvane.errors import TransientError
 from streamvane.feeds.endpoint import Auth, BasicAuth, BearerAuth, NoAuth, OAuth2ClientCredentials
 from streamvane.sinks.redaction import Redactor
 
 
-class AuthError(RuntimeError):
+class AuthError(TransientError):
     """Credentials could not be obtained (missing secret, token endpoint failure); retryable."""
 
 

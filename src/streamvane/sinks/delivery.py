@@ -5,24 +5,31 @@ The contract (policy in :mod:`streamvane.feeds.retry_policy`):
 - retryable failures (connection errors, timeouts, retryable statuses) wait full-jitter backoff or
   the clamped ``Retry-After`` and try again, unless the next attempt would start after the
   deadline: then the outcome is ``deadline-exceeded``;
-- any other status is ``rejected`` at once.
-Each attempt is reported to ``on_attempt`` before the next starts; texts are redacted.
+- any other status is ``rejected`` at once;
+- a configuration fault (a secret that is not there; :class:`~streamvane.errors.ConfigError`) is
+  ``config-error`` at once: it cannot fix itself, so it is never retried.
+Each attempt is announced to ``on_start`` (number, start time) before its request is sent and
+reported to ``on_attempt`` when it ends; attempt numbers continue from ``first_number`` (the
+attempts a previous run already made). Texts are redacted. Clock and sleep are injected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
 
+from streamvane.errors import StreamvaneError
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.request import DeliveryRequest
-from streamvane.feeds.secrets import SecretUnavailableError
-from streamvane.sinks.auth import AuthError, AuthProvider
+from streamvane.feeds.secrets import SecretRef
+from streamvane.sinks.auth import AuthProvider
+from streamvane.sinks.outcome import Attempt, Outcome, Result
 from streamvane.sinks.redaction import Redactor
 
 EXCERPT_BYTES = 512
@@ -40,39 +47,16 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    number: int
-    started_ms: int
-    latency_ms: int
-    status: int | None
-    error: str | None
-    retry_after: str | None
-    excerpt: str
-
-
-@dataclass(slots=True)
-class Outcome:
-    result: str  # delivered | rejected | deadline-exceeded
-    attempts: list[Attempt] = field(default_factory=list)
-    finished_ms: int = 0
-
-    @property
-    def delivered(self) -> bool:
-        return self.result == "delivered"
-
-    @property
-    def last(self) -> Attempt | None:
-        return self.attempts[-1] if self.attempts else None
-
-
 @dataclass
 class Endpoint:
-    """What all deliveries to one origin share: auth, TLS, the concurrency limit."""
+    """One profile's way to its endpoint: auth, TLS, its own concurrency limit and, when the
+    settings cap the origin it shares with other profiles, that origin's limit."""
 
     auth: AuthProvider
     ssl: object
     limit: asyncio.Semaphore
+    origin_limit: asyncio.Semaphore | None = None
+    secret_headers: Mapping[str, SecretRef] = field(default_factory=dict)
 
 
 class Deliverer:
@@ -81,10 +65,13 @@ class Deliverer:
         session: aiohttp.ClientSession,
         redactor: Redactor,
         rng: random.Random | None = None,
+        clock: Callable[[], int] = now_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.session = session
         self.redact = redactor
         self.rng = rng or random.Random()
+        self.clock, self.sleep = clock, sleep
 
     async def deliver(
         self,
@@ -93,49 +80,68 @@ class Deliverer:
         request: DeliveryRequest,
         deadline_ms: int,
         on_attempt: Callable[[Attempt], None] | None = None,
+        on_start: Callable[[int, int], None] | None = None,
+        first_number: int = 1,
     ) -> Outcome:
         assert profile.endpoint is not None
         spec = profile.endpoint
         limits = aiohttp.ClientTimeout(total=spec.timeout_ms / 1000, connect=spec.connect_timeout_ms / 1000)
-        outcome = Outcome("deadline-exceeded")
+        outcome = Outcome(Result.DEADLINE_EXCEEDED)
         refreshed = False
+        number = first_number
         while True:
-            attempt = await self._attempt(len(outcome.attempts) + 1, endpoint, request, limits)
+            attempt, final = await self._attempt(number, endpoint, request, limits, on_start)
+            number += 1
             outcome.attempts.append(attempt)
             if on_attempt is not None:
                 on_attempt(attempt)
             status = attempt.status
-            if status is not None and 200 <= status < 300:
-                outcome.result = "delivered"
+            if final:
+                outcome.result = Result.CONFIG_ERROR
                 break
-            now = now_ms()
+            if status is not None and 200 <= status < 300:
+                outcome.result = Result.DELIVERED
+                break
+            now = self.clock()
             if status == 401 and endpoint.auth.refreshable and not refreshed:
                 endpoint.auth.invalidate()
                 refreshed = True
                 continue
             if status is not None and not profile.retry.retryable(status):
-                outcome.result = "rejected"
+                outcome.result = Result.REJECTED
                 break
-            wait = profile.retry.wait_ms(attempt.number, attempt.retry_after, now, self.rng)
+            wait = profile.retry.wait_ms(len(outcome.attempts), attempt.retry_after, now, self.rng)
             if now + wait > deadline_ms:
-                outcome.result = "deadline-exceeded"
+                outcome.result = Result.DEADLINE_EXCEEDED
                 break
-            await asyncio.sleep(wait / 1000)
-        outcome.finished_ms = now_ms()
+            await self.sleep(wait / 1000)
+        outcome.finished_ms = self.clock()
         return outcome
 
     async def _attempt(
-        self, number: int, endpoint: Endpoint, request: DeliveryRequest, limits: aiohttp.ClientTimeout
-    ) -> Attempt:
-        started = now_ms()
-        t0 = time.perf_counter()
+        self,
+        number: int,
+        endpoint: Endpoint,
+        request: DeliveryRequest,
+        limits: aiohttp.ClientTimeout,
+        on_start: Callable[[int, int], None] | None,
+    ) -> tuple[Attempt, bool]:
+        """The attempt, and whether its failure is final (a configuration fault)."""
         status: int | None = None
         error: str | None = None
         retry_after: str | None = None
         excerpt = ""
-        async with endpoint.limit:
+        final = False
+        async with endpoint.limit, endpoint.origin_limit or contextlib.nullcontext():
+            started = self.clock()
+            if on_start is not None:
+                on_start(number, started)
+            t0 = time.perf_counter()
             try:
                 headers = dict(request.headers)
+                for name, ref in endpoint.secret_headers.items():
+                    headers[name] = value = ref.resolve().reveal()
+                    self.redact.add(value)
                 authorization = await endpoint.auth.header(self.session)
                 if authorization is not None:
                     headers["Authorization"] = authorization
@@ -150,14 +156,15 @@ class Deliverer:
                     status = resp.status
                     retry_after = resp.headers.get("Retry-After")
                     excerpt = (await resp.content.read(EXCERPT_BYTES)).decode("utf-8", "replace")
-            except (AuthError, SecretUnavailableError) as exc:
-                error = f"auth: {exc}"
+            except StreamvaneError as exc:
+                final = not exc.retriable
+                error = f"{'config' if final else 'auth'}: {exc}"
             except TimeoutError:
                 error = "timeout"
             except aiohttp.ClientError as exc:
                 error = f"connection: {type(exc).__name__}"
-        latency = round((time.perf_counter() - t0) * 1000)
-        return Attempt(
+            latency = round((time.perf_counter() - t0) * 1000)
+        attempt = Attempt(
             number,
             started,
             latency,
@@ -166,3 +173,4 @@ class Deliverer:
             retry_after,
             self.redact(excerpt),
         )
+        return attempt, final

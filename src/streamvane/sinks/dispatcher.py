@@ -3,10 +3,17 @@
 - Reads with a confluent-kafka consumer (manual commits, from the earliest offset on a new group).
 - Each profile has its own lane (an asyncio queue and task), so within a profile intervals go out
   in topic order (the feed-record topic has one partition, written in emission order), while a
-  slow or failing endpoint only holds its own lanes; each origin has its own concurrency limit.
-- An offset is committed only when the outcome of that record and of every earlier one is
-  acknowledged by the broker (:class:`~streamvane.sinks.offsets.OffsetTracker`). A crash re-sends
-  unfinished records with the same idempotency keys; nothing is lost.
+  slow or failing endpoint only holds its own lane.
+- Kafka's offset is committed only when the outcome of that record and of every earlier one is
+  acknowledged by the broker (:class:`~streamvane.sinks.offsets.OffsetTracker`). Each profile's own
+  position is kept in the compacted progress topic (:mod:`streamvane.sinks.progress`), so after a
+  restart a record whose outcome a profile already recorded is not sent again, however far back
+  another profile holds Kafka's offset. A crash re-sends only unfinished records, with the same
+  idempotency keys; nothing is lost.
+- A lane that stops for any reason other than shutdown is a bug: the dispatcher stops with it
+  (the process exits non-zero, for Kubernetes to restart), rather than stall one profile silently.
+- At start, every file and secret a profile names is checked and each problem logged; such a
+  profile's records are dead-lettered as ``config-error``, without retries.
 Assumes one active dispatcher per group (the topic has one partition; others stand by).
 """
 
@@ -15,23 +22,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Message
 
+from streamvane.broker.producer import OutputProducer
+from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.profile_files import profile_problems
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
 from streamvane.records.feed_record import FeedRecord
-from streamvane.sinks.delivery import Outcome, http_session, now_ms
+from streamvane.sinks.delivery import http_session, now_ms
 from streamvane.sinks.feed_reader import commit_finished, feed_consumer, fetch_available
 from streamvane.sinks.ledger import Subject
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
+from streamvane.sinks.outcome import Outcome, Result
+from streamvane.sinks.progress import ProfileProgress, progress_key
 from streamvane.sinks.sender import Done, Original, RecordSender, Topics, fingerprint_of
-from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger("streamvane.dispatcher")
+
+
+class LaneCrashedError(RuntimeError):
+    """A profile's lane ended with an exception: a bug; the dispatcher stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +55,12 @@ class DispatcherConfig:
     feed_topic: str
     topics: Topics
     group_id: str
+    progress_topic: str = ""
     commit_interval_s: float = 0.5
     max_pending: int = 10_000
     session_timeout_s: float = 10.0
     on_time_window_ms: int = 86_400_000
+    origin_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +83,23 @@ class Dispatcher:
         self.metrics = metrics or DispatcherMetrics()
         self.codec = AvroCodec()
         self.tracker = OffsetTracker()
+        self.progress: dict[str, ProfileProgress] = {}
+        self.skipped = 0
         self._lanes: dict[str, asyncio.Queue[tuple[_Item, FeedRecord]]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._producer: OutputProducer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         c = self.config
-        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic, c.session_timeout_s)
-        producer = OutputProducer(c.bootstrap)
+        for profile in self.profiles:
+            for problem in profile_problems(profile, check_secrets=True):
+                log.error(
+                    "profile %s: %s: its records will be dead-lettered as config-error", profile.id, problem
+                )
         loop = asyncio.get_running_loop()
+        self.progress = await loop.run_in_executor(None, self._read_progress)
+        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic, c.session_timeout_s)
+        producer = self._producer = OutputProducer(c.bootstrap)
         async with http_session() as session:
             self.sender = RecordSender(
                 self.profiles,
@@ -81,12 +107,15 @@ class Dispatcher:
                 c.topics,
                 session,
                 self.metrics,
-                on_time_window_ms=c.on_time_window_ms,
+                "dispatch",
+                c.on_time_window_ms,
+                c.origin_limits,
             )
             poller = asyncio.create_task(self._poll_producer(producer))
             last_commit = time.monotonic()
             try:
                 while not stop.is_set():
+                    self._check_lanes()
                     if self.tracker.in_flight >= c.max_pending:
                         await asyncio.sleep(0.02)
                     else:
@@ -98,14 +127,42 @@ class Dispatcher:
                         await loop.run_in_executor(None, self._commit, consumer)
                         last_commit = time.monotonic()
             finally:
-                for task in self._tasks:
+                for task in self._tasks.values():
                     task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await asyncio.gather(*self._tasks.values(), return_exceptions=True)
                 await loop.run_in_executor(None, producer.flush_now, 30)
                 poller.cancel()
                 await asyncio.gather(poller, return_exceptions=True)
                 await loop.run_in_executor(None, self._commit, consumer)
                 await loop.run_in_executor(None, consumer.close)
+
+    def _read_progress(self) -> dict[str, ProfileProgress]:
+        """Each profile's position as the last run left it (empty without a progress topic)."""
+        out: dict[str, ProfileProgress] = {p.id: ProfileProgress() for p in self.profiles}
+        if not self.config.progress_topic:
+            return out
+        keys = {progress_key(self.config.group_id, p.id): p.id for p in self.profiles}
+        for msg in read_to_end(self.config.bootstrap, self.config.progress_topic):
+            profile_id = keys.get(msg.key() or b"")
+            if profile_id is not None and msg.value():
+                out[profile_id] = ProfileProgress.decode(msg.value() or b"{}")
+        resumed = {pid: p.next for pid, p in out.items() if p.next}
+        if resumed:
+            log.info("resuming per-profile positions %s", resumed)
+        return out
+
+    def _write_progress(self, profile_id: str) -> None:
+        if self.config.progress_topic and self._producer is not None:
+            state = self.progress[profile_id]
+            key = progress_key(self.config.group_id, profile_id)
+            self._producer.produce(self.config.progress_topic, state.encode(), key, on_delivery=_ignored)
+
+    def _check_lanes(self) -> None:
+        for profile_id, task in self._tasks.items():
+            if task.done():
+                error = task.exception() if not task.cancelled() else None
+                log.critical("the lane of profile %s stopped: %r; the dispatcher stops", profile_id, error)
+                raise LaneCrashedError(f"lane {profile_id} stopped: {error!r}") from error
 
     def _commit(self, consumer: Consumer) -> None:
         commit_finished(consumer, self.config.feed_topic, self.tracker)
@@ -130,23 +187,50 @@ class Dispatcher:
         except (UnknownSchemaError, ValueError, EOFError, TypeError) as exc:
             log.error("undecodable feed record at %d/%d: %s", partition, offset, exc)
             subject = Subject.unsent(item.close_ms, "dispatch")
-            outcome = Outcome("undecodable", finished_ms=now_ms())
-            self.sender.record_outcome(subject, outcome, str(exc), item.original, self._done(item))
+            outcome = Outcome(Result.UNDECODABLE, finished_ms=now_ms())
+            self.sender.finish(subject, outcome, str(exc), item.original, self._done(item, None))
             return
+        progress = self.progress.setdefault(record.profile_id, ProfileProgress())
+        if progress.done_before(partition, offset):
+            self.skipped += 1
+            self.tracker.finished(partition, offset)
+            return
+        progress.started(partition, offset)
         lane = self._lanes.get(record.profile_id)
         if lane is None:
             lane = self._lanes[record.profile_id] = asyncio.Queue()
-            self._tasks.append(asyncio.create_task(self._run_lane(lane)))
+            self._tasks[record.profile_id] = asyncio.create_task(self._run_lane(record.profile_id, lane))
         lane.put_nowait((item, record))
 
-    def _done(self, item: _Item) -> Done:
+    def _done(self, item: _Item, profile_id: str | None) -> Done:
         def done(ok: bool) -> None:
-            if ok:
-                self.tracker.finished(item.partition, item.offset)
+            if not ok:
+                return
+            self.tracker.finished(item.partition, item.offset)
+            if profile_id is not None and self.progress[profile_id].finished(item.partition, item.offset):
+                self._write_progress(profile_id)
 
         return done
 
-    async def _run_lane(self, lane: asyncio.Queue[tuple[_Item, FeedRecord]]) -> None:
+    async def _run_lane(self, profile_id: str, lane: asyncio.Queue[tuple[_Item, FeedRecord]]) -> None:
+        progress = self.progress[profile_id]
         while True:
             item, record = await lane.get()
-            await self.sender.send(record, item.original, item.close_ms, None, self._done(item))
+
+            def started(number: int, _started_ms: int, item: _Item = item) -> None:
+                progress.attempt(item.partition, item.offset, number)
+                self._write_progress(profile_id)
+
+            await self.sender.send(
+                record,
+                item.original,
+                item.close_ms,
+                None,
+                self._done(item, profile_id),
+                first_number=progress.prior_attempts(item.partition, item.offset) + 1,
+                on_start=started,
+            )
+
+
+def _ignored(_stored: bool) -> None:
+    """Progress records gate nothing: a lost one costs at most a re-send with the same key."""

@@ -1,7 +1,9 @@
 """The delivery ledger and dead-letter messages: what was sent, when, and what came back.
 
-Ledger entries are JSON (one per attempt, ``kind: attempt``, and one per final outcome,
-``kind: outcome``) keyed ``profile|interval_start_ms`` so one interval's history stays in order.
+Ledger entries are JSON keyed ``profile|interval_start_ms`` so one interval's history stays in
+order: ``kind: attempt-started`` before each request leaves (so a crash mid-request still leaves
+a trace), ``kind: attempt`` when it ends, and one ``kind: outcome`` per final result. Attempt
+numbers, and an outcome's ``attempts``, count across restarts of the dispatcher.
 They hold the body's SHA-256 and size, never the body's credentials or any header value that
 could carry one. Dead letters keep the original Avro record bytes as their value (so a redrive
 delivers exactly what would have been delivered) and the context in headers. Times are epoch ms.
@@ -17,7 +19,7 @@ import orjson
 
 from streamvane.feeds.render import utc_iso
 from streamvane.records.feed_record import FeedRecord
-from streamvane.sinks.delivery import Attempt, Outcome
+from streamvane.sinks.outcome import Attempt, Outcome
 
 DLQ_REASON = "streamvane.dlq.reason"
 DLQ_CONTEXT = "streamvane.dlq.context"
@@ -99,6 +101,12 @@ class Subject:
         }
 
 
+def attempt_started_entry(subject: Subject, number: int, started_ms: int) -> bytes:
+    return orjson.dumps(
+        {**subject.base(), "kind": "attempt-started", "attempt": number, "startedMs": started_ms}
+    )
+
+
 def attempt_entry(subject: Subject, attempt: Attempt) -> bytes:
     return orjson.dumps(
         {
@@ -115,14 +123,15 @@ def attempt_entry(subject: Subject, attempt: Attempt) -> bytes:
     )
 
 
-def outcome_entry(subject: Subject, outcome: Outcome, reason: str | None = None) -> bytes:
+def outcome_entry(subject: Subject, outcome: Outcome, reason: str | None = None, detail: str = "") -> bytes:
     last = outcome.last
     return orjson.dumps(
         {
             **subject.base(),
             "kind": "outcome",
             "result": outcome.result if reason is None else reason,
-            "attempts": len(outcome.attempts),
+            "detail": detail or None,
+            "attempts": outcome.attempt_count,
             "status": last.status if last else None,
             "error": last.error if last else None,
             "firstAttemptMs": outcome.attempts[0].started_ms if outcome.attempts else None,
@@ -139,7 +148,7 @@ def dead_letter_headers(
         **subject.base(),
         "reason": reason,
         "detail": detail,
-        "attempts": len(outcome.attempts),
+        "attempts": outcome.attempt_count,
         "status": last.status if last else None,
         "error": last.error if last else None,
         "responseExcerpt": last.excerpt[:512] if last else "",

@@ -3,18 +3,28 @@
 
 Recording is asynchronous through a confluent-kafka producer (idempotent, acks=all): ``done`` is
 called only once every message about the outcome (ledger entry and, for a failure, the dead
-letter) is acknowledged by the broker — the point after which the dispatcher may commit.
+letter) is acknowledged by the broker — the point after which the dispatcher may commit. Each
+attempt is announced in the ledger (``attempt-started``) before its request leaves, so a crash
+mid-request still leaves a trace.
+
+Isolation: every profile has its own concurrency limit (``endpoint.max_in_flight``); profiles
+that share an origin share a limit only when the settings cap that origin
+(``dispatcher.origin_limits``). A configuration fault — a TLS file that is missing, a secret
+that is not set — is not retried: the record is dead-lettered as ``config-error`` with the
+reason, and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 
+from streamvane.broker.producer import OutputProducer
+from streamvane.errors import ConfigError
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import PayloadRenderer, UnrenderableRecord
@@ -23,15 +33,22 @@ from streamvane.feeds.sla import OnTimeWindow
 from streamvane.records.avro import FINGERPRINT_HEADER
 from streamvane.records.feed_record import FeedRecord
 from streamvane.sinks.auth import AuthProvider
-from streamvane.sinks.delivery import Attempt, Deliverer, Endpoint, Outcome, now_ms
-from streamvane.sinks.ledger import Subject, attempt_entry, dead_letter_headers, outcome_entry
+from streamvane.sinks.delivery import Deliverer, Endpoint, now_ms
+from streamvane.sinks.ledger import (
+    Subject,
+    attempt_entry,
+    attempt_started_entry,
+    dead_letter_headers,
+    outcome_entry,
+)
 from streamvane.sinks.metrics import DispatcherMetrics
+from streamvane.sinks.outcome import Attempt, Outcome, Result
 from streamvane.sinks.redaction import Redactor
 from streamvane.sinks.tls import ssl_context
-from streamvane.topology.output import OutputProducer
 
 log = logging.getLogger("streamvane.dispatcher")
 Done = Callable[[bool], None]
+OnStart = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,7 @@ class RecordSender:
         metrics: DispatcherMetrics,
         source: str = "dispatch",
         on_time_window_ms: int = 86_400_000,
+        origin_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.profiles = {p.id: p for p in profiles}
         self.producer = producer
@@ -70,49 +88,59 @@ class RecordSender:
         self.deliverer = Deliverer(session, self.redact)
         self._contracts: dict[str, tuple[PayloadRenderer, PayloadValidator]] = {}
         self._endpoints: dict[str, Endpoint] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._origin_limits = {
+            origin: asyncio.Semaphore(limit) for origin, limit in (origin_limits or {}).items()
+        }
 
     def endpoint(self, profile: FeedProfile) -> Endpoint:
-        """Per profile: its auth and TLS; per origin: one concurrency limit, sized by the first
-        profile that delivers there."""
+        """The profile's auth, TLS and limits; a TLS file that cannot be used raises
+        :class:`~streamvane.errors.ConfigError` (and is tried again for the next record)."""
         found = self._endpoints.get(profile.id)
         if found is None:
             spec = profile.endpoint
             assert spec is not None
             ssl = ssl_context(spec.tls, spec.origin.startswith("https"))
-            limit = self._limits.setdefault(spec.origin, asyncio.Semaphore(spec.max_in_flight))
             found = self._endpoints[profile.id] = Endpoint(
-                AuthProvider(spec.auth, self.redact, ssl), ssl, limit
+                AuthProvider(spec.auth, self.redact, ssl),
+                ssl,
+                asyncio.Semaphore(spec.max_in_flight),
+                self._origin_limits.get(spec.origin),
+                spec.secret_headers,
             )
         return found
 
     def contract(self, profile: FeedProfile) -> tuple[PayloadRenderer, PayloadValidator]:
         found = self._contracts.get(profile.id)
         if found is None:
-            found = self._contracts[profile.id] = (
-                PayloadRenderer(profile),
-                PayloadValidator(profile),
-            )
+            found = self._contracts[profile.id] = (PayloadRenderer(profile), PayloadValidator(profile))
         return found
 
     async def send(
-        self, record: FeedRecord, original: Original, close_ms: int, deadline_ms: int | None, done: Done
-    ) -> str:
-        """Deliver and record; returns the result (delivered, rejected, deadline-exceeded, …)."""
+        self,
+        record: FeedRecord,
+        original: Original,
+        close_ms: int,
+        deadline_ms: int | None,
+        done: Done,
+        first_number: int = 1,
+        on_start: OnStart | None = None,
+    ) -> Result:
+        """Deliver and record; returns the result. ``first_number``: attempts already made for
+        this record by an earlier run, plus one; ``on_start(number, started_ms)`` hears of each
+        attempt before it is sent."""
         profile = self.profiles.get(record.profile_id)
         if profile is None or profile.endpoint is None:
-            outcome = Outcome("unknown-profile" if profile is None else "no-endpoint", finished_ms=now_ms())
-            self.record_outcome(Subject.unsent(close_ms, self.source, record), outcome, None, original, done)
-            return outcome.result
+            result = Result.UNKNOWN_PROFILE if profile is None else Result.NO_ENDPOINT
+            subject = Subject.unsent(close_ms, self.source, record)
+            return self.finish(subject, Outcome(result, finished_ms=now_ms()), None, original, done)
         renderer, validator = self.contract(profile)
         try:
             payload = renderer.render(record)
         except UnrenderableRecord as exc:
-            outcome = Outcome("unrenderable", finished_ms=now_ms())
-            self.record_outcome(
-                Subject.unsent(close_ms, self.source, record), outcome, str(exc), original, done
+            subject = Subject.unsent(close_ms, self.source, record)
+            return self.finish(
+                subject, Outcome(Result.UNRENDERABLE, finished_ms=now_ms()), str(exc), original, done
             )
-            return outcome.result
         problems = validator.problems(payload.body)
         request = build_request(profile, profile.endpoint, record, payload)
         subject = Subject.of(
@@ -126,29 +154,52 @@ class RecordSender:
             delivery_key(profile, record),
         )
         if problems:
-            outcome = Outcome("invalid-payload", finished_ms=now_ms())
-            self.record_outcome(subject, outcome, "; ".join(problems[:3]), original, done)
-            return outcome.result
+            outcome = Outcome(Result.INVALID_PAYLOAD, finished_ms=now_ms())
+            return self.finish(subject, outcome, "; ".join(problems[:3]), original, done)
+        try:
+            endpoint = self.endpoint(profile)
+        except ConfigError as exc:
+            return self.finish(
+                subject, Outcome(Result.CONFIG_ERROR, finished_ms=now_ms()), str(exc), original, done
+            )
         if deadline_ms is None:
             deadline_ms = close_ms + profile.delivery_deadline_ms + profile.retry.deadline_margin_ms
 
-        def on_attempt(attempt: Attempt) -> None:
+        def started(number: int, started_ms: int) -> None:
+            self.producer.produce(
+                self.topics.ledger,
+                attempt_started_entry(subject, number, started_ms),
+                subject.key,
+                on_delivery=_logged_only,
+            )
+            if on_start is not None:
+                on_start(number, started_ms)
+
+        def ended(attempt: Attempt) -> None:
             self.metrics.attempts.labels(profile.id, str(attempt.status or attempt.error or "error")).inc()
             self.producer.produce(
                 self.topics.ledger, attempt_entry(subject, attempt), subject.key, on_delivery=_logged_only
             )
 
         outcome = await self.deliverer.deliver(
-            profile, self.endpoint(profile), request, deadline_ms, on_attempt=on_attempt
+            profile,
+            endpoint,
+            request,
+            deadline_ms,
+            on_attempt=ended,
+            on_start=started,
+            first_number=first_number,
         )
         if outcome.delivered:
             self.metrics.latency.labels(profile.id).observe(max(0, outcome.finished_ms - close_ms) / 1000)
-        self.record_outcome(subject, outcome, None, original, done)
-        return outcome.result
+        detail = outcome.last.error if outcome.result is Result.CONFIG_ERROR and outcome.last else None
+        return self.finish(subject, outcome, detail, original, done)
 
-    def record_outcome(
+    def finish(
         self, subject: Subject, outcome: Outcome, detail: str | None, original: Original, done: Done
-    ) -> None:
+    ) -> Result:
+        """Record the outcome (ledger, and for a result owed to the endpoint a dead letter);
+        ``done(stored)`` once the broker has acknowledged all of it."""
         self.metrics.outcomes.labels(subject.profile_id, outcome.result).inc()
         profile = self.profiles.get(subject.profile_id)
         if self.source == "dispatch" and profile is not None and profile.endpoint is not None:
@@ -156,7 +207,7 @@ class RecordSender:
             ratio = self.on_time.ratio(profile.id, outcome.finished_ms)
             if ratio is not None:
                 self.metrics.on_time_ratio.labels(profile.id).set(ratio)
-        failed = outcome.result not in ("delivered", "no-endpoint")
+        failed = outcome.result.dead_letters
         waiting, stored = (2 if failed else 1), True
 
         def acked(success: bool) -> None:
@@ -166,23 +217,30 @@ class RecordSender:
                 done(stored)
 
         self.producer.produce(
-            self.topics.ledger, outcome_entry(subject, outcome), subject.key, on_delivery=acked
+            self.topics.ledger,
+            outcome_entry(subject, outcome, detail=self.redact(detail or "")),
+            subject.key,
+            on_delivery=acked,
         )
         if failed:
             self.metrics.dead_letters.labels(subject.profile_id, outcome.result).inc()
             headers = dead_letter_headers(subject, outcome, outcome.result, self.redact(detail or ""))
-            log.warning(
-                "dead letter: %s interval %s revision %d: %s after %d attempts",
+            level = logging.ERROR if outcome.result is Result.CONFIG_ERROR else logging.WARNING
+            log.log(
+                level,
+                "dead letter: %s interval %s revision %d: %s after %d attempts%s",
                 subject.profile_id,
                 subject.interval_start_ms,
                 subject.revision,
                 outcome.result,
-                len(outcome.attempts),
+                outcome.attempt_count,
+                f": {self.redact(detail)}" if detail else "",
             )
             headers.append((FINGERPRINT_HEADER, original.fingerprint.encode()))
             self.producer.produce(
                 self.topics.dead_letter, original.raw, subject.key, headers, on_delivery=acked
             )
+        return outcome.result
 
 
 def _logged_only(_stored: bool) -> None:

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from streamvane.errors import InputError
 from streamvane.genesys.events import KIND_BY_SUFFIX, ConversationEvent
 from streamvane.stages.markers import Marker
 
@@ -56,7 +57,7 @@ class Bundle:
     marker: Marker | None = None
 
 
-class BundleError(ValueError):
+class BundleError(InputError):
     """A keyed-topic record that is not a bundle this version can read."""
 
 

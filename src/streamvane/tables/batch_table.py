@@ -23,9 +23,9 @@ from collections.abc import Iterable
 
 import faust
 
+from streamvane.broker.producer import OutputProducer
 from streamvane.tables.batch_store import BatchStore
 from streamvane.tables.partition_writes import PartitionWrites
-from streamvane.topology.output import OutputProducer
 
 
 class BatchTable(faust.Table[bytes, bytes]):

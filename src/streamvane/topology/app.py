@@ -20,9 +20,9 @@ from typing import Any
 
 import faust
 
+from streamvane.broker.producer import OutputProducer
 from streamvane.settings import Settings
 from streamvane.topology.metrics import WorkerMetrics
-from streamvane.topology.output import OutputProducer
 
 TICK_KEY = b"\x00streamvane.tick"
 TICK_HEADER = "streamvane.tick"

@@ -10,10 +10,10 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from streamvane.agents.ingest import IngestLoop, consumer_config
+from streamvane.broker.producer import ProduceError
 from streamvane.settings import Settings
 from streamvane.stages.bundles import decode
 from streamvane.topology.metrics import WorkerMetrics
-from streamvane.topology.output import DeliveryError
 from tests.support.expectations import late_offer
 
 T0 = 1_800_000_000_000
@@ -101,7 +101,7 @@ class FakeOutput:
     def flush_or_raise(self) -> None:
         self.log.append("flush")
         if self.fail:
-            raise DeliveryError("1 messages unacknowledged")
+            raise ProduceError("1 messages unacknowledged")
 
 
 def loop(consumer: FakeConsumer, output: FakeOutput, now: list[int], ticks: bool = False) -> IngestLoop:
@@ -127,7 +127,7 @@ def test_a_batch_is_produced_and_flushed_before_its_offsets_are_committed() -> N
 def test_a_failed_flush_commits_nothing() -> None:
     log: list[str] = []
     consumer = FakeConsumer(log, [[FakeMessage(late_offer(T0, "q", "c"), 0, 0)]])
-    with pytest.raises(DeliveryError):
+    with pytest.raises(ProduceError):
         loop(consumer, FakeOutput(log, fail=True), [T0]).step()
     assert not any(entry.startswith("commit") for entry in log)
 

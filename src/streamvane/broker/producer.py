@@ -17,10 +17,12 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
+from streamvane.errors import TransientError
+
 log = logging.getLogger(__name__)
 
 
-class DeliveryError(RuntimeError):
+class ProduceError(TransientError):
     """The broker did not acknowledge a message; the batch must not be committed."""
 
 
@@ -110,11 +112,11 @@ class OutputProducer:
         return int(self._producer.flush(timeout_s))
 
     def flush_or_raise(self, timeout_s: float = 60.0) -> None:
-        """Block until every message is acknowledged; :class:`DeliveryError` if any was not."""
+        """Block until every message is acknowledged; :class:`ProduceError` if any was not."""
         left = self.flush_now(timeout_s)
         if left or self._failures:
             failures, self._failures = self._failures, []
-            raise DeliveryError(f"{left} messages unacknowledged, failures: {failures[:3]}")
+            raise ProduceError(f"{left} messages unacknowledged, failures: {failures[:3]}")
 
     async def flush(self, timeout_s: float = 60.0) -> None:
         """The same, waiting off the event loop."""

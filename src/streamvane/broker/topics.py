@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from streamvane.errors import ConfigError
 from streamvane.settings import Settings
 
 DAY_MS = 86_400_000
 
 
-class TopicMismatchError(RuntimeError):
+class TopicMismatchError(ConfigError):
     """An existing topic has a partition count the topology cannot work with."""
 
 
@@ -45,6 +46,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.dead_letter, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         TopicSpec(t.delivery_ledger, n, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         TopicSpec(t.reconciliation, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
+        TopicSpec(t.dispatch_progress, 1, {"cleanup.policy": "compact"}, must_match=False),
+        TopicSpec(t.dead_letter_state, 1, {"cleanup.policy": "compact"}, must_match=False),
         # The tables' changelogs (Faust's naming), created here so that Faust never races its own
         # creation against its partition check; state keys expire by tombstones, hence compact only.
         TopicSpec(changelog(settings, "correlation-state"), n, {"cleanup.policy": "compact"}),
@@ -59,7 +62,14 @@ def changelog(settings: Settings, table: str) -> str:
 def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
     """The topics the dispatcher reads and writes (it creates no worker topics)."""
     t = settings.topics
-    wanted = {t.feed_records, t.dead_letter, t.delivery_ledger, t.reconciliation}
+    wanted = {
+        t.feed_records,
+        t.dead_letter,
+        t.delivery_ledger,
+        t.reconciliation,
+        t.dispatch_progress,
+        t.dead_letter_state,
+    }
     return [spec for spec in topic_specs(settings) if spec.name in wanted]
 
 

@@ -4,16 +4,45 @@ committed): what replay, the dead-letter tools and the tests use to see a topic 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 
 def headers_of(msg: Message) -> dict[str, bytes]:
     raw = msg.headers() or []
     pairs = raw.items() if isinstance(raw, dict) else raw
     return {name: value for name, value in pairs if isinstance(value, bytes)}
+
+
+_NOT_READY = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_PARTITION,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+    }
+)
+
+
+def watermarks(consumer: Consumer, topic: str, partition: int, patience_s: float = 15.0) -> tuple[int, int]:
+    """(low, high) offsets of one partition, waiting out retriable errors (a topic created a
+    moment ago has no leader yet) for up to ``patience_s``."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return low, high
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            passing = isinstance(error, KafkaError) and (error.retriable() or error.code() in _NOT_READY)
+            if not passing or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def read_to_end(
@@ -29,7 +58,7 @@ def read_to_end(
     consumer = _reader(bootstrap)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        bounds = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
+        bounds = {p: watermarks(consumer, topic, p) for p in partitions}
         if from_offsets is not None:
             starts = [
                 TopicPartition(topic, p, max(low, from_offsets.get(p, low))) for p, (low, _) in bounds.items()
@@ -71,7 +100,7 @@ def history_start(bootstrap: str, topic: str) -> int | None:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         starts: list[int] = []
         for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            low, high = watermarks(consumer, topic, p)
             if low == 0:
                 continue
             if low >= high:
