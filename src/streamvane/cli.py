@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except BrokenPipeError:
         return _stdout_closed()
+    except KeyboardInterrupt:
+        sys.stderr.write("streamvane: interrupted\n")
+        return 130
     except ValidationError as exc:
         source = os.environ.get("STREAMVANE_SETTINGS_FILE") or "environment"
         problems = "; ".join(

@@ -1,6 +1,11 @@
-"""Faust agents: short `async for` loops that call the pure core and write tables.
+"""The worker's three stages as thin shells over the pure stage code in `streamvane.stages`:
 
-Ingest (parse or quarantine), aggregate (events -> KPI accumulators -> interval tables) and
-punctuate (watermark + grace decide which intervals are final; emit feed records). The logic
-they run is in `streamvane.kpi`; an agent body only moves data between topics, core and tables.
+- `ingest`: a confluent-kafka batch consumer (a task of the worker, on its own thread) that
+  parses, quarantines and re-keys events into bundles with watermark markers;
+- `correlate`: a Faust agent over the keyed topic that turns bundles into per-partition interval
+  partials, its state in a batch-written Faust table;
+- `assemble`: a Faust agent that merges every partition's partials into feed records.
+
+An agent body only moves data between topics, stage code and tables; the rules live in
+`streamvane.stages` and `streamvane.kpi`.
 """
