@@ -53,11 +53,11 @@ class OutputProducer:
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
         partition: int | None = None,
-        on_delivery: Callable[[bool], None] | None = None,
+        on_ack: Callable[[bool], None] | None = None,
         timestamp_ms: int | None = None,
         on_stored: Callable[[int], None] | None = None,
     ) -> None:
-        """Queue one message (waiting while librdkafka's queue is full). With ``on_delivery``
+        """Queue one message (waiting while librdkafka's queue is full). With ``on_ack``
         the caller hears of each acknowledgement itself (``True``: stored by the broker) and
         :meth:`flush` does not collect that message's failure. ``timestamp_ms`` keeps a record's
         original time (the produce time otherwise). ``on_stored`` hears the offset of each
@@ -65,8 +65,8 @@ class OutputProducer:
         callback: Callable[[KafkaError | None, Any], None] = self._delivered
         if on_stored is not None:
             callback = self._reporting_offsets(on_stored)
-        elif on_delivery is not None:
-            callback = self._reporting_outcome(topic, on_delivery)
+        elif on_ack is not None:
+            callback = self._reporting_outcome(topic, on_ack)
         kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": callback}
         if headers:
             kwargs["headers"] = headers
@@ -94,12 +94,12 @@ class OutputProducer:
 
     @staticmethod
     def _reporting_outcome(
-        topic: str, on_delivery: Callable[[bool], None]
+        topic: str, on_ack: Callable[[bool], None]
     ) -> Callable[[KafkaError | None, Any], None]:
         def callback(err: KafkaError | None, _msg: Any) -> None:
             if err is not None:
                 log.error("not stored in %s: %s", topic, err)
-            on_delivery(err is None)
+            on_ack(err is None)
 
         return callback
 

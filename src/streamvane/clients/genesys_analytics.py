@@ -35,7 +35,7 @@ from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.secrets import SecretRef, SecretUnavailableError
 from streamvane.settings import GenesysSettings
-from streamvane.sinks.auth import AuthError, AuthProvider
+from streamvane.sinks.auth import AuthProvider
 from streamvane.sinks.redaction import Redactor
 
 log = logging.getLogger("streamvane.genesys")
@@ -97,8 +97,8 @@ class GenesysAnalytics:
             self.queries += 1
             try:
                 authorization = await self.auth.header(self.session)
-            except (AuthError, SecretUnavailableError) as exc:
-                if isinstance(exc, SecretUnavailableError) or attempt >= s.max_attempts:
+            except StreamvaneError as exc:
+                if not exc.retriable or attempt >= s.max_attempts:
                     raise GenesysApiError(self.redactor(f"genesys: no token: {exc}")) from None
                 await self._wait(attempt, None, f"token: {exc}")
                 continue

@@ -193,7 +193,7 @@ class ContinuousReconciler:
             self.config.report_topic,
             orjson.dumps(report),
             record.compaction_key.encode(),
-            on_delivery=stored,
+            on_ack=stored,
         )
 
     def _commit(self, consumer: Consumer) -> None:

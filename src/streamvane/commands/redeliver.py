@@ -102,6 +102,14 @@ async def _send_all(
                 if stop.is_set():
                     return
                 recorded: list[bool] = []
+                finished = asyncio.Event()
+
+                def done(
+                    stored: bool, recorded: list[bool] = recorded, finished: asyncio.Event = finished
+                ) -> None:
+                    recorded.append(stored)
+                    finished.set()
+
                 now = time.time_ns() // 1_000_000
                 deadline = None if limits.deadline_s is None else now + round(limits.deadline_s * 1000)
                 result = await sender.send(
@@ -109,12 +117,10 @@ async def _send_all(
                     item.original,
                     now,
                     deadline,
-                    recorded.append,
+                    done,
                     first_number=item.prior_attempts + 1,
                 )
-                while not recorded:
-                    producer.poll(0)
-                    await asyncio.sleep(0.01)
+                await finished.wait()
                 results[result] += 1
                 r = item.record
                 sys.stdout.write(
@@ -126,6 +132,12 @@ async def _send_all(
                     after_each(item, result)
                 progress.update(sum(results.values()), len(items))
 
+        async def poll() -> None:
+            while True:
+                producer.poll(0)
+                await asyncio.sleep(0.01)
+
+        poller = asyncio.create_task(poll())
         tasks = [asyncio.create_task(lane(queue)) for queue in lanes.values()]
         stopper = asyncio.create_task(stop.wait())
         deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
@@ -135,9 +147,9 @@ async def _send_all(
             if left is not None and left <= 0:
                 break
             _, waiting = await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-        for task in (*tasks, stopper):
+        for task in (*tasks, stopper, poller):
             task.cancel()
-        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        await asyncio.gather(*tasks, stopper, poller, return_exceptions=True)
     producer.flush_now(30)
     left = len(items) - sum(results.values())
     sys.stderr.write(f"{source}: {dict(results)}")

@@ -8,7 +8,8 @@ The contract (policy in :mod:`streamvane.feeds.retry_policy`):
 - any other status is ``rejected`` at once;
 - a configuration fault (a secret that is not there; :class:`~streamvane.errors.ConfigError`) is
   ``config-error`` at once: it cannot fix itself, so it is never retried.
-Each attempt is announced to ``on_start`` (number, start time) before its request is sent and
+Each attempt is announced to ``on_start`` (number, start time), and its request is sent only once
+that announcement is done (awaited: the dispatcher makes it durable first), and
 reported to ``on_attempt`` when it ends; attempt numbers continue from ``first_number`` (the
 attempts a previous run already made). Texts are redacted. Clock and sleep are injected.
 """
@@ -80,7 +81,7 @@ class Deliverer:
         request: DeliveryRequest,
         deadline_ms: int,
         on_attempt: Callable[[Attempt], None] | None = None,
-        on_start: Callable[[int, int], None] | None = None,
+        on_start: Callable[[int, int], Awaitable[None]] | None = None,
         first_number: int = 1,
     ) -> Outcome:
         assert profile.endpoint is not None
@@ -124,7 +125,7 @@ class Deliverer:
         endpoint: Endpoint,
         request: DeliveryRequest,
         limits: aiohttp.ClientTimeout,
-        on_start: Callable[[int, int], None] | None,
+        on_start: Callable[[int, int], Awaitable[None]] | None,
     ) -> tuple[Attempt, bool]:
         """The attempt, and whether its failure is final (a configuration fault)."""
         status: int | None = None
@@ -135,7 +136,7 @@ class Deliverer:
         async with endpoint.limit, endpoint.origin_limit or contextlib.nullcontext():
             started = self.clock()
             if on_start is not None:
-                on_start(number, started)
+                await on_start(number, started)
             t0 = time.perf_counter()
             try:
                 headers = dict(request.headers)

@@ -40,7 +40,7 @@ from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
 from streamvane.sinks.outcome import Outcome, Result
 from streamvane.sinks.progress import ProfileProgress, progress_key
-from streamvane.sinks.sender import Done, Original, RecordSender, Topics, fingerprint_of
+from streamvane.sinks.sender import Acked, Done, Original, RecordSender, Topics, fingerprint_of
 
 log = logging.getLogger("streamvane.dispatcher")
 
@@ -151,11 +151,16 @@ class Dispatcher:
             log.info("resuming per-profile positions %s", resumed)
         return out
 
-    def _write_progress(self, profile_id: str) -> None:
+    def _write_progress(self, profile_id: str) -> Acked:
+        """Write the profile's position; the returned handle is set once the broker stored it."""
+        stored = Acked()
         if self.config.progress_topic and self._producer is not None:
             state = self.progress[profile_id]
             key = progress_key(self.config.group_id, profile_id)
-            self._producer.produce(self.config.progress_topic, state.encode(), key, on_delivery=_ignored)
+            self._producer.produce(self.config.progress_topic, state.encode(), key, on_ack=stored.set)
+        else:
+            stored.set(True)
+        return stored
 
     def _check_lanes(self) -> None:
         for profile_id, task in self._tasks.items():
@@ -217,9 +222,9 @@ class Dispatcher:
         while True:
             item, record = await lane.get()
 
-            def started(number: int, _started_ms: int, item: _Item = item) -> None:
+            async def started(number: int, _started_ms: int, item: _Item = item) -> None:
                 progress.attempt(item.partition, item.offset, number)
-                self._write_progress(profile_id)
+                await self._write_progress(profile_id).wait()
 
             await self.sender.send(
                 record,
@@ -230,7 +235,3 @@ class Dispatcher:
                 first_number=progress.prior_attempts(item.partition, item.offset) + 1,
                 on_start=started,
             )
-
-
-def _ignored(_stored: bool) -> None:
-    """Progress records gate nothing: a lost one costs at most a re-send with the same key."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -48,7 +48,8 @@ from streamvane.sinks.tls import ssl_context
 
 log = logging.getLogger("streamvane.dispatcher")
 Done = Callable[[bool], None]
-OnStart = Callable[[int, int], None]
+OnStart = Callable[[int, int], Awaitable[None]]
+ANNOUNCE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,8 @@ class RecordSender:
     ) -> Result:
         """Deliver and record; returns the result. ``first_number``: attempts already made for
         this record by an earlier run, plus one; ``on_start(number, started_ms)`` hears of each
-        attempt before it is sent."""
+        attempt before it is sent, and is awaited. The request leaves only once the broker has
+        stored the attempt-started entry (someone must poll the producer meanwhile)."""
         profile = self.profiles.get(record.profile_id)
         if profile is None or profile.endpoint is None:
             result = Result.UNKNOWN_PROFILE if profile is None else Result.NO_ENDPOINT
@@ -165,20 +167,28 @@ class RecordSender:
         if deadline_ms is None:
             deadline_ms = close_ms + profile.delivery_deadline_ms + profile.retry.deadline_margin_ms
 
-        def started(number: int, started_ms: int) -> None:
+        async def started(number: int, started_ms: int) -> None:
+            stored = Acked()
             self.producer.produce(
                 self.topics.ledger,
                 attempt_started_entry(subject, number, started_ms),
                 subject.key,
-                on_delivery=_logged_only,
+                on_ack=stored.set,
             )
+            waits: list[Awaitable[None]] = [stored.wait()]
             if on_start is not None:
-                on_start(number, started_ms)
+                waits.append(on_start(number, started_ms))
+            try:
+                await asyncio.wait_for(asyncio.gather(*waits), ANNOUNCE_TIMEOUT_S)
+            except TimeoutError:
+                log.warning(
+                    "attempt %d of %s: the ledger did not confirm its announcement", number, subject.key
+                )
 
         def ended(attempt: Attempt) -> None:
             self.metrics.attempts.labels(profile.id, str(attempt.status or attempt.error or "error")).inc()
             self.producer.produce(
-                self.topics.ledger, attempt_entry(subject, attempt), subject.key, on_delivery=_logged_only
+                self.topics.ledger, attempt_entry(subject, attempt), subject.key, on_ack=_logged_only
             )
 
         outcome = await self.deliverer.deliver(
@@ -220,7 +230,7 @@ class RecordSender:
             self.topics.ledger,
             outcome_entry(subject, outcome, detail=self.redact(detail or "")),
             subject.key,
-            on_delivery=acked,
+            on_ack=acked,
         )
         if failed:
             self.metrics.dead_letters.labels(subject.profile_id, outcome.result).inc()
@@ -237,10 +247,21 @@ class RecordSender:
                 f": {self.redact(detail)}" if detail else "",
             )
             headers.append((FINGERPRINT_HEADER, original.fingerprint.encode()))
-            self.producer.produce(
-                self.topics.dead_letter, original.raw, subject.key, headers, on_delivery=acked
-            )
+            self.producer.produce(self.topics.dead_letter, original.raw, subject.key, headers, on_ack=acked)
         return outcome.result
+
+
+class Acked:
+    """A broker acknowledgement to await (set from the producer's callback, on the loop)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self, _stored: bool) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
 
 
 def _logged_only(_stored: bool) -> None:

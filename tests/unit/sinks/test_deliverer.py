@@ -85,7 +85,7 @@ def deliver(
     target = Endpoint(AuthProvider(PROFILE.endpoint.auth, redactor), None, asyncio.Semaphore(1), **endpoint)  # type: ignore[union-attr]
     deliverer = Deliverer(session, redactor, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
 
-    def started(number: int, _at: int) -> None:
+    async def started(number: int, _at: int) -> None:
         events.append(("start", number))
 
     def ended(attempt: Attempt) -> None:
