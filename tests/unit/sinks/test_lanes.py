@@ -4,6 +4,7 @@ profile silently."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,37 @@ def test_a_crashed_lane_stops_the_dispatcher() -> None:
         dispatcher._tasks["q"].cancel()
 
     asyncio.run(run())
+
+
+def test_each_profile_has_its_own_limit_and_shares_one_only_where_an_origin_is_capped() -> None:
+    from streamvane.feeds.profile import FeedProfile
+    from streamvane.sinks.metrics import DispatcherMetrics
+    from streamvane.sinks.sender import RecordSender
+
+    def on(host: str, profile_id: str) -> FeedProfile:
+        return FeedProfile.model_validate(
+            {
+                "id": profile_id,
+                "version": 1,
+                "endpoint": {"url": f"http://{host}/{profile_id}", "max_in_flight": 2},
+            }
+        )
+
+    profiles = [on("wfm.test", "a"), on("wfm.test", "b"), on("other.test", "c")]
+
+    async def limits() -> list[object]:
+        unused: Any = None  # endpoint() neither produces nor sends
+        sender = RecordSender(
+            profiles,
+            unused,
+            Topics("l", "d"),
+            unused,
+            DispatcherMetrics(),
+            origin_limits={"http://wfm.test": 3},
+        )
+        a, b, c = (sender.endpoint(p) for p in profiles)
+        assert a.limit is not b.limit and a.limit._value == 2
+        assert a.origin_limit is not None and a.origin_limit is b.origin_limit and c.origin_limit is None
+        return [a.origin_limit._value]
+
+    assert asyncio.run(limits()) == [3]
