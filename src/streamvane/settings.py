@@ -116,7 +116,10 @@ class WorkerSettings(BaseModel):
         30.0, ge=6, description="Consumer group session timeout: how soon a dead worker's partitions move."
     )
     metrics_port: int = Field(
-        0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT (0: off)."
+        0, ge=0, le=65535, description="Serve /metrics, /healthz and /readyz on metrics_host:PORT (0: off)."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the probes and metrics bind (a pod: 0.0.0.0)."
     )
     max_fetch_bytes: int = Field(
         16 * 1024 * 1024,
@@ -151,7 +154,12 @@ class DispatcherSettings(BaseModel):
     )
     commit_interval_s: float = Field(0.5, gt=0, description="How often finished offsets are committed.")
     max_pending: int = Field(10_000, ge=1, description="Records read but not finished before reading pauses.")
-    metrics_port: int = Field(0, ge=0, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT.")
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Serve /metrics, /healthz and /readyz on metrics_host:PORT (0: off)."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the probes and metrics bind (a pod: 0.0.0.0)."
+    )
     session_timeout_s: float = Field(10.0, ge=6, description="Consumer group session timeout.")
     origin_limits: dict[str, int] = Field(
         default_factory=dict,
@@ -193,6 +201,15 @@ class GenesysSettings(BaseModel):
     )
 
 
+class ServeSettings(BaseModel):
+    """``streamvane serve``: the status page and the read API."""
+
+    host: str = Field("127.0.0.1", description="Address to bind (a pod: 0.0.0.0).")
+    port: int = Field(8088, ge=1, le=65535)
+    token: SecretRef | None = Field(None, description="Secret reference to the read API's bearer token.")
+    intervals_shown: int = Field(96, ge=1, le=2000, description="Rows of the status page's grid.")
+
+
 BASE_INTERVAL_MS = 15 * 60_000
 
 
@@ -206,6 +223,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
     genesys: GenesysSettings = Field(default_factory=GenesysSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     kpi: KpiConfig = Field(
         default_factory=KpiConfig,
         description="KPI rules (service levels, short abandons, SL switches, reorder tolerance, …); "

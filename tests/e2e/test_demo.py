@@ -5,6 +5,7 @@ reconciliation against the demo's Genesys stand-in catching a deliberately wrong
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,12 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
     assert "12/12 intervals delivered, 12 validated by the receiver, 12 equal to ground truth" in done.stdout
     assert "DIFFERENT" not in done.stdout
     assert "12/12 intervals reconciled with Genesys within tolerance" in done.stdout
+    assert re.search(r"^status page: http://127\.0\.0\.1:\d+/status$", done.stdout, re.M)
+    assert re.search(r"^read API: http://127\.0\.0\.1:\d+/api/v1/", done.stdout, re.M)
+    same = re.search(r"read API: (\d+)/(\d+) documents equal byte for byte the JSON bodies", done.stdout)
+    assert same is not None and same[1] == same[2] and int(same[1]) >= 8, (
+        "at least the 8 wanted JSON intervals"
+    )
     assert (
         "the deliberately wrong restatement calabrio-queue-stats 2026-11-02T08:00:00.000Z revision 2 "
         "was reported OUT" in done.stdout

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -678,8 +679,14 @@ def test_a_worker_that_lost_its_local_state_recovers_it_from_the_changelogs_we_w
     state = run.tmp / "state"
     assert any(state.rglob("*.db")), "the worker kept RocksDB state here"
     shutil.rmtree(state)
+    port = free_port()
+    run.env["STREAMVANE_WORKER__METRICS_PORT"] = str(port)
     run.start()
+    seen = _poll_readyz(port, run)
     run.wait_ready()
+    assert seen[-1][0] == 200 and any(status == 503 for status, _, _ in seen[:-1]), seen[:3]
+    assert seen[-1][2], "/readyz said ready only once the tables were restored from the changelogs"
+    assert any("restoring tables from their changelogs" in reason for _, reason, _ in seen), seen
     run.produce_events(lines[half:])
     run.wait_ingested()
     run.close_backfill(TICK_MS)
@@ -690,3 +697,26 @@ def test_a_worker_that_lost_its_local_state_recovers_it_from_the_changelogs_we_w
         got = {r.interval_start_ms: record_cells(r) for r in mine}
         assert {start: c for start, c in got.items() if c} == expected_for(profile, lines)
         assert all(r.revision == 1 for r in mine)
+
+
+def _poll_readyz(port: int, run: WorkerRun, timeout: float = 120) -> list[tuple[int, str, bool]]:
+    """(status, body, restore logged) of /readyz every 20 ms from start until it answers 200."""
+    seen: list[tuple[int, str, bool]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.assert_alive()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
+                status, body = resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read().decode()
+        except OSError:
+            time.sleep(0.02)
+            continue
+        restored = "Restore complete" in run.log.read_text().rsplit("===== start", 1)[-1]
+        if not seen or seen[-1][:2] != (status, body):
+            seen.append((status, body, restored))
+        if status == 200:
+            return seen
+        time.sleep(0.02)
+    raise AssertionError(f"/readyz never answered 200: {seen}")

@@ -39,6 +39,8 @@ def register(topology: Topology) -> None:
                 await table.commit([store], topology.output)
             for record in records:
                 topology.metrics.records.labels(record.profile_id).inc()
+                if record.revision > 1:
+                    topology.metrics.restatements.labels(record.profile_id).inc()
                 log.info(
                     "record profile=%s interval_start=%d revision=%d rows=%d",
                     record.profile_id,

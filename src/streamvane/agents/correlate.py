@@ -154,7 +154,7 @@ def register(topology: Topology) -> None:
         for q in result.quarantined:
             metrics.quarantined.labels(q.reason).inc()
         if result.watermark_ms is not None:
-            metrics.watermark.labels(str(partition)).set(result.watermark_ms)
+            metrics.watermark.labels(str(partition)).set(result.watermark_ms / 1000)
         log.debug(
             "partition=%d applied=%d redelivered=%d watermark=%s partials=%d quarantined=%d",
             partition,

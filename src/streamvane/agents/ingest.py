@@ -104,6 +104,8 @@ class IngestLoop:
             if position < 0:
                 committed = self.consumer.committed([tp], timeout=5.0)[0].offset
                 position = committed if committed >= 0 else low
+            lag = max(0, high - position)
+            self.metrics.consumer_lag.labels(self.settings.ingest_group, tp.topic, str(tp.partition)).set(lag)
             if position >= high:
                 self.stage.progress.idle(tp.partition, idle_at)
                 advanced = True

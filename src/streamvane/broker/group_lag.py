@@ -4,6 +4,18 @@ the partitions' high watermarks), as ``kafka-consumer-groups --describe`` comput
 from __future__ import annotations
 
 from confluent_kafka import Consumer, TopicPartition
+from prometheus_client import CollectorRegistry, Gauge
+
+
+def consumer_lag_gauge(registry: CollectorRegistry) -> Gauge:
+    """``streamvane_consumer_lag{group,topic,partition}``: what each consuming process reports of
+    its own assignment (high watermark minus position)."""
+    return Gauge(
+        "streamvane_consumer_lag",
+        "Records not yet consumed (high watermark - position), per group, topic and partition.",
+        ["group", "topic", "partition"],
+        registry=registry,
+    )
 
 
 def group_lag(bootstrap: str, group: str, topic: str) -> int | None:

@@ -13,6 +13,7 @@ from streamvane.commands import (
     profiles,
     reconcile,
     replay,
+    serve,
     simulate,
     sla,
     worker,
@@ -31,3 +32,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     close_backfill.register(sub)
     reconcile.register(sub)
     sla.register(sub)
+    serve.register(sub)

@@ -38,6 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from streamvane.broker.producer import OutputProducer
@@ -62,6 +63,7 @@ DEMO_SECRETS = (
     "STREAMVANE_DEMO_BEARER_TOKEN",
     "STREAMVANE_DEMO_GENESYS_CLIENT_ID",
     "STREAMVANE_DEMO_GENESYS_SECRET",
+    "STREAMVANE_DEMO_READ_TOKEN",
 )
 
 
@@ -136,6 +138,36 @@ def wrong_restatement(record: FeedRecord, extra_offered: int = 5) -> FeedRecord:
     return replace(record, revision=revision, rows=rows, idempotency_key=key)
 
 
+def _check_read_api(port: int, token: str, profiles: list[FeedProfile], receiver_log: Path) -> None:
+    """Every JSON body the receiver got, against the read API's document of the same interval
+    and revision: the dashboard and the WFM must see the same numbers."""
+    received = {}
+    for line in receiver_log.read_bytes().splitlines() if receiver_log.exists() else []:
+        entry = orjson.loads(line)
+        if entry["headers"].get("Content-Type", "").startswith("application/json"):
+            received[entry["headers"]["Idempotency-Key"].strip('"')] = str(entry["body"]).encode()
+    served = {}
+    for profile in profiles:
+        url = (
+            f"http://127.0.0.1:{port}/api/v1/intervals?profile={profile.id}&limit=1000"
+            "&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"
+        )
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+                for item in orjson.loads(resp.read())["items"]:
+                    served[item["idempotencyKey"]] = orjson.dumps(item["document"])
+        except OSError as exc:
+            sys.stdout.write(f"streamvane demo: read API unavailable: {exc}\n")
+            return
+    latest = [key for key in served if key in received]  # a restated interval: its newest revision
+    same = sum(1 for key in latest if served[key] == received[key])
+    sys.stdout.write(
+        f"streamvane demo: read API: {same}/{len(latest)} documents equal byte for byte the JSON bodies "
+        "the receiver got\n"
+    )
+
+
 def _show_reconciliation_metrics(port: int) -> None:
     """The dispatcher's own reconciliation metrics, as Prometheus scrapes them."""
     try:
@@ -176,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     truths = {p.id: ground_truth(conversations, p.grid(), kpi).snapshot() for p in delivering}
 
     topics = {name: f"demo.{run_id}.{name}" for name in base.topics.model_fields}
-    metrics_port = free_port()
+    metrics_port, serve_port = free_port(), free_port()
     genesys_env = {name: os.environ.get(name) or secrets.token_urlsafe(18) for name in DEMO_SECRETS}
     genesys = GenesysStandIn(
         conversations,
@@ -210,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
         "kpi": kpi.model_dump(mode="json"),
         "profiles": [p.model_dump(mode="json") for p in profiles],
         "data_dir": str(log_dir / "state"),
+        "serve": {"port": serve_port, "token": {"env": "STREAMVANE_DEMO_READ_TOKEN"}},
         "log_level": "INFO",
     }
     demo_settings = Settings.model_validate(settings_doc)
@@ -264,9 +297,13 @@ def run(args: argparse.Namespace) -> int:
         )
         children.start("worker", ["worker", "--loglevel", "info"], env, log_dir)
         children.start("dispatcher", ["dispatch"], env, log_dir)
+        children.start("serve", ["serve"], env, log_dir)
         sys.stdout.write(
             f"streamvane demo: run {run_id}; broker {base.kafka.bootstrap_servers}; receiver {receiver}; "
             f"logs in {log_dir}\n"
+            f"status page: http://127.0.0.1:{serve_port}/status\n"
+            f"read API: http://127.0.0.1:{serve_port}/api/v1/ (bearer token in $STREAMVANE_DEMO_READ_TOKEN "
+            "of the demo's processes, or set it before starting the demo)\n"
         )
         wait_for_line(log_dir / "worker.log", "[^Worker]: Ready", children, 180)
         wait_for_line(log_dir / "dispatcher.log", "dispatching", children, 60)
@@ -285,6 +322,7 @@ def run(args: argparse.Namespace) -> int:
         producer.start()
         view.follow(base.kafka.bootstrap_servers, topics, children, args.timeout, publish)
         _show_reconciliation_metrics(metrics_port)
+        _check_read_api(serve_port, genesys_env["STREAMVANE_DEMO_READ_TOKEN"], delivering, receiver_log)
     except (RuntimeError, KeyboardInterrupt) as exc:
         sys.stdout.write(f"\nstreamvane demo: stopped: {exc}\n")
     finally:

@@ -75,9 +75,12 @@ def run_dispatch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"dispatch: continuous reconciliation: {exc}\n")
         return 2
-    if settings.dispatcher.metrics_port:
-        metrics.serve(settings.dispatcher.metrics_port)
     dispatcher = Dispatcher(config, settings.profiles, metrics)
+    if settings.dispatcher.metrics_port:
+        from streamvane.web.probes import ProbeServer
+
+        d = settings.dispatcher
+        ProbeServer(d.metrics_host, d.metrics_port, metrics.registry, dispatcher.waiting_for).start()
 
     async def main() -> None:
         stop = asyncio.Event()

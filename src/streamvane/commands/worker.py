@@ -7,8 +7,15 @@ import faulthandler
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from streamvane.settings import Settings, describe_settings
+from streamvane.web.probes import ProbeServer
+
+if TYPE_CHECKING:
+    from streamvane.topology.app import Topology
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
     correlate.register(topology)
     assemble.register(topology)
     if settings.worker.metrics_port:
-        topology.metrics.serve(settings.worker.metrics_port)
+        probes = ProbeServer(
+            settings.worker.metrics_host,
+            settings.worker.metrics_port,
+            topology.metrics.registry,
+            worker_ready(topology),
+        )
+        probes.start()
     logging.getLogger("faust.transport.producer").addFilter(demote_buffer_chatter)
     level = (args.loglevel or settings.log_level).lower()
     # Faust's CLI enables its web server unless told not to, whatever the app says: nothing of
@@ -45,6 +58,36 @@ def run(args: argparse.Namespace) -> int:
     sys.argv = ["streamvane worker", "worker", "--loglevel", level, "--without-web"]
     topology.app.main()
     return 0
+
+
+def worker_ready(topology: Topology) -> Callable[[], str | None]:
+    """Ready once Kafka has assigned partitions and every table is restored from its changelog.
+
+    The probe runs in its own thread, so it only reads Faust's plain state (``in_recovery``,
+    ``rebalancing``) and a flag set by an app task: Faust starts app tasks only once its tables
+    are restored (touching its lazily built consumer or recovery from another thread would build
+    them on the wrong event loop).
+    """
+    app = topology.app
+    restored = threading.Event()
+
+    async def tables_restored() -> None:
+        restored.set()
+
+    app.task(tables_restored)
+
+    def waiting_for() -> str | None:
+        if app.in_recovery:
+            return "restoring tables from their changelogs"
+        if not restored.is_set():
+            return "starting"
+        if app.rebalancing:
+            return "a rebalance (partition assignment) in progress"
+        if not app.consumer.assignment():
+            return "no partitions assigned (is Kafka reachable?)"
+        return None
+
+    return waiting_for
 
 
 def demote_buffer_chatter(record: logging.LogRecord) -> bool:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from streamvane.broker.producer import OutputProducer
 from streamvane.broker.topic_reader import read_to_end
@@ -88,6 +88,17 @@ class Dispatcher:
         self._lanes: dict[str, asyncio.Queue[tuple[_Item, FeedRecord]]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._producer: OutputProducer | None = None
+        self.assigned = False
+        self.resumed = False
+
+    def waiting_for(self) -> str | None:
+        """Why the dispatcher is not ready yet, or None (for ``/readyz``): profiles are loaded at
+        construction; it waits for its per-profile positions and a partition assignment."""
+        if not self.resumed:
+            return "reading per-profile progress"
+        if not self.assigned:
+            return "no feed-topic partition assigned (is Kafka reachable?)"
+        return None
 
     async def run(self, stop: asyncio.Event) -> None:
         c = self.config
@@ -98,7 +109,8 @@ class Dispatcher:
                 )
         loop = asyncio.get_running_loop()
         self.progress = await loop.run_in_executor(None, self._read_progress)
-        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic, c.session_timeout_s)
+        self.resumed = True
+        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic, c.session_timeout_s, self._on_assign)
         producer = self._producer = OutputProducer(c.bootstrap)
         async with http_session() as session:
             self.sender = RecordSender(
@@ -162,6 +174,9 @@ class Dispatcher:
             stored.set(True)
         return stored
 
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned = bool(partitions)
+
     def _check_lanes(self) -> None:
         for profile_id, task in self._tasks.items():
             if task.done():
@@ -171,6 +186,11 @@ class Dispatcher:
 
     def _commit(self, consumer: Consumer) -> None:
         commit_finished(consumer, self.config.feed_topic, self.tracker)
+        for tp in consumer.position(consumer.assignment()):
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                lag = self.metrics.consumer_lag.labels(self.config.group_id, tp.topic, str(tp.partition))
+                lag.set(max(0, high - tp.offset))
 
     async def _poll_producer(self, producer: OutputProducer) -> None:
         while True:

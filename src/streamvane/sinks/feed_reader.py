@@ -4,13 +4,22 @@ a restart resumes at the first record whose outcome was not yet durable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from streamvane.sinks.offsets import OffsetTracker
 
 
-def feed_consumer(bootstrap: str, group_id: str, topic: str, session_timeout_s: float = 10.0) -> Consumer:
-    """Subscribed to ``topic``; a new group starts at the earliest record."""
+def feed_consumer(
+    bootstrap: str,
+    group_id: str,
+    topic: str,
+    session_timeout_s: float = 10.0,
+    on_assign: Callable[[Consumer, list[TopicPartition]], None] | None = None,
+) -> Consumer:
+    """Subscribed to ``topic``; a new group starts at the earliest record. ``on_assign`` hears of
+    each assignment (and, with an empty list, of a revocation)."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -20,7 +29,15 @@ def feed_consumer(bootstrap: str, group_id: str, topic: str, session_timeout_s: 
             "session.timeout.ms": int(session_timeout_s * 1000),
         }
     )
-    consumer.subscribe([topic])
+    if on_assign is None:
+        consumer.subscribe([topic])
+    else:
+        consumer.subscribe(
+            [topic],
+            on_assign=on_assign,
+            on_revoke=lambda c, _p: on_assign(c, []),
+            on_lost=lambda c, _p: on_assign(c, []),
+        )
     return consumer
 
 

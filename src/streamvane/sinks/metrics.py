@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from streamvane.broker.group_lag import consumer_lag_gauge
 
 
 @dataclass
@@ -70,9 +72,15 @@ class DispatcherMetrics:
             ["profile"],
             registry=r,
         )
+        self.close_to_ack = Histogram(
+            "streamvane_interval_close_to_ack_seconds",
+            "From an interval's scheduled close (end + grace) to the endpoint's acknowledgement of its "
+            "first delivery.",
+            ["profile"],
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
+            registry=r,
+        )
+        self.consumer_lag = consumer_lag_gauge(r)
         self.in_flight = Gauge(
             "streamvane_dispatch_in_flight", "Records read, outcome not yet durable.", registry=r
         )
-
-    def serve(self, port: int) -> None:
-        start_http_server(port, addr="127.0.0.1", registry=self.registry)

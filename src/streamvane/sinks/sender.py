@@ -202,6 +202,11 @@ class RecordSender:
         )
         if outcome.delivered:
             self.metrics.latency.labels(profile.id).observe(max(0, outcome.finished_ms - close_ms) / 1000)
+            if self.source == "dispatch" and record.revision == 1:
+                scheduled_close = record.interval_end_ms + profile.grace_ms
+                self.metrics.close_to_ack.labels(profile.id).observe(
+                    max(0, outcome.finished_ms - scheduled_close) / 1000
+                )
         detail = outcome.last.error if outcome.result is Result.CONFIG_ERROR and outcome.last else None
         return self.finish(subject, outcome, detail, original, done)
 

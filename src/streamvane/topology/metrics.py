@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from streamvane.broker.group_lag import consumer_lag_gauge
 
 
 @dataclass
@@ -40,11 +42,16 @@ class WorkerMetrics:
             "streamvane_feed_records", "Feed records emitted, by profile.", ["profile"], registry=r
         )
         self.watermark = Gauge(
-            "streamvane_watermark_ms",
-            "Event-time watermark per source partition (epoch ms).",
+            "streamvane_watermark_timestamp_seconds",
+            "Event-time watermark per keyed partition (Unix seconds); lag behind the wall clock is "
+            "time() - this, so a stalled watermark shows as growing lag.",
             ["partition"],
             registry=r,
         )
-
-    def serve(self, port: int) -> None:
-        start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        self.restatements = Counter(
+            "streamvane_restatements",
+            "Feed records that restate an interval already emitted (revision > 1), by profile.",
+            ["profile"],
+            registry=r,
+        )
+        self.consumer_lag = consumer_lag_gauge(r)
