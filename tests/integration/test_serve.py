@@ -1,6 +1,7 @@
 """``streamvane serve`` on the real broker: the read API returns byte for byte the numbers the
-endpoint received, answers 304 to an unchanged range and 401 to a wrong token; the status page
-shows delivered and dead-lettered intervals as such; the probes tell when the view is ready."""
+endpoint received, answers 304 to an unchanged range and 401 to a wrong token; the status page,
+opened in a real headless Chromium, shows delivered and dead-lettered intervals as such; the
+probes tell when the view is ready."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from selenium.webdriver.common.by import By
 
 from streamvane.commands.processes import free_port
+from tests.support.browser import headless_chromium
 from tests.support.dispatcher import DispatchRun, profile, records
 from tests.support.http_servers import ScriptedEndpoint, ok
 
@@ -122,6 +125,15 @@ def test_the_read_api_and_status_page_show_exactly_what_the_endpoint_received(
             f"{base}/status/cell?profile=refusing&start={records('refusing', 1)[0].interval_start_ms}", None
         )[1]
         assert records("refusing", 1)[0].idempotency_key.encode() in cell and b"rejected" in cell
+
+        with headless_chromium() as browser:
+            browser.get(f"{base}/status")
+            shown = [c.get_attribute("title") for c in browser.find_elements(By.CSS_SELECTOR, "td.cell")]
+            assert sorted(shown) == ["dead-lettered", "delivered-late", "delivered-late", "delivered-late"]
+            browser.save_screenshot(str(tmp_path / "status.png"))
+            assert (tmp_path / "status.png").stat().st_size > 10_000
+            browser.find_element(By.CSS_SELECTOR, "td.s-dead-lettered a").click()
+            assert records("refusing", 1)[0].idempotency_key in browser.page_source
     finally:
         if serve is not None:
             serve.terminate()
