@@ -70,6 +70,15 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
         m.startswith('streamvane_reconciliation_cells_total{profile="legacy-xml",verdict="ok"}')
         for m in metrics
     )
+    alerts = _samples(done.stdout)  # on-time ratio and restatements: not in a past day replayed at 120x
+    assert set(alerts) >= {
+        "streamvane_consumer_lag",
+        "streamvane_watermark_timestamp_seconds",
+        "streamvane_interval_close_to_ack_seconds_count",
+    }, "the worker's and the dispatcher's alert metrics are served"
+    assert all(v >= 0 for v in alerts["streamvane_consumer_lag"])
+    assert min(alerts["streamvane_watermark_timestamp_seconds"]) >= 1_793_606_400, "within the simulated day"
+    assert sum(alerts["streamvane_interval_close_to_ack_seconds_count"]) >= 12, "every first delivery timed"
 
     received = [orjson.loads(line) for line in log.read_bytes().splitlines()]
     by_profile: dict[str, list[dict[str, Any]]] = {}
@@ -90,3 +99,13 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
         if e["headers"]["X-Streamvane-Revision"] == "1"
     ]
     assert calabrio[:4] == [f"2026-11-02T09:{m}:00+01:00" for m in ("00", "15", "30", "45")], "in order"
+
+
+def _samples(stdout: str) -> dict[str, list[float]]:
+    """Metric name -> values, from the demo's printed /metrics lines."""
+    out: dict[str, list[float]] = {}
+    for line in stdout.splitlines():
+        text = line.strip()
+        if text.startswith("streamvane_") and "{" in text:
+            out.setdefault(text.split("{", 1)[0], []).append(float(text.rsplit(" ", 1)[1]))
+    return out

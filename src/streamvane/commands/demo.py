@@ -168,20 +168,32 @@ def _check_read_api(port: int, token: str, profiles: list[FeedProfile], receiver
     )
 
 
-def _show_reconciliation_metrics(port: int) -> None:
-    """The dispatcher's own reconciliation metrics, as Prometheus scrapes them."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
-    except OSError as exc:
-        sys.stdout.write(f"streamvane demo: dispatcher metrics unavailable: {exc}\n")
-        return
-    sys.stdout.write(f"\ndispatcher metrics (http://127.0.0.1:{port}/metrics), reconciliation:\n")
-    for line in text.splitlines():
-        if line.startswith(
-            ("streamvane_reconciliation_cells_total", "streamvane_reconciliation_max_relative")
-        ):
-            sys.stdout.write(f"  {line}\n")
+# What operators alert on, and reconciliation: shown from each process's own /metrics at the end.
+SHOWN_METRICS = (
+    "streamvane_consumer_lag{",
+    "streamvane_watermark_timestamp_seconds{",
+    "streamvane_interval_close_to_ack_seconds_count{",
+    "streamvane_feed_on_time_ratio{",
+    "streamvane_dead_letters_total{",
+    "streamvane_restatements_total{",
+    "streamvane_reconciliation_cells_total{",
+    "streamvane_reconciliation_max_relative_deviation{",
+)
+
+
+def _show_metrics(ports: dict[str, int]) -> None:
+    """The alert metrics as Prometheus scrapes them from the worker and the dispatcher."""
+    for name, port in ports.items():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+        except OSError as exc:
+            sys.stdout.write(f"streamvane demo: {name} metrics unavailable: {exc}\n")
+            continue
+        sys.stdout.write(f"\n{name} metrics (http://127.0.0.1:{port}/metrics):\n")
+        for line in text.splitlines():
+            if line.startswith(SHOWN_METRICS):
+                sys.stdout.write(f"  {line}\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     truths = {p.id: ground_truth(conversations, p.grid(), kpi).snapshot() for p in delivering}
 
     topics = {name: f"demo.{run_id}.{name}" for name in base.topics.model_fields}
-    metrics_port, serve_port = free_port(), free_port()
+    metrics_port, serve_port, worker_metrics_port = free_port(), free_port(), free_port()
     genesys_env = {name: os.environ.get(name) or secrets.token_urlsafe(18) for name in DEMO_SECRETS}
     genesys = GenesysStandIn(
         conversations,
@@ -222,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
         "worker": {
             **base.worker.model_dump(mode="json"),
             "app_id": f"sv-demo-{run_id}",
+            "metrics_port": worker_metrics_port,
             "feed_start": args.start,
             "ticks_enabled": False,
             "batch_within_s": 0.1,
@@ -321,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
         )
         producer.start()
         view.follow(base.kafka.bootstrap_servers, topics, children, args.timeout, publish)
-        _show_reconciliation_metrics(metrics_port)
+        _show_metrics({"worker": worker_metrics_port, "dispatcher": metrics_port})
         _check_read_api(serve_port, genesys_env["STREAMVANE_DEMO_READ_TOKEN"], delivering, receiver_log)
     except (RuntimeError, KeyboardInterrupt) as exc:
         sys.stdout.write(f"\nstreamvane demo: stopped: {exc}\n")
