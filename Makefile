@@ -1,12 +1,13 @@
 # The README's two commands: `make demo` and `make test`. Both do all set-up on a fresh machine
-# (Python 3.11, Java 17, Maven): a local .venv, the package with dev extras, and a local Kafka.
+# (Python 3.11, Java 17, Maven): a local .venv, the package with dev extras, a local Kafka, and
+# (for `make test`) Debian's chromium + chromium-driver when they can be installed.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 KAFKA := dev/kafka/kafka.sh
 PYTEST_ARGS ?=
 
-.PHONY: test demo install lint typecheck imports unit kafka-start kafka-stop kafka-status kafka-reset bench helm-lint clean
+.PHONY: test demo install browser lint typecheck imports unit kafka-start kafka-stop kafka-status kafka-reset bench helm-lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
+browser:
+	dev/browser/install.sh
+
 kafka-start:
 	$(KAFKA) start
 
@@ -38,7 +42,7 @@ kafka-status:
 kafka-reset:
 	$(KAFKA) reset
 
-test: install lint typecheck imports kafka-start
+test: install browser lint typecheck imports kafka-start
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: install

@@ -88,7 +88,7 @@ def test_every_interval_is_reconciled_and_a_wrong_restatement_is_reported(
         assert [(r["intervalStartMs"], r["revision"], r["verdict"]) for r in first] == [
             (r.interval_start_ms, 1, "ok") for r in records
         ], "every interval agrees with Genesys"
-        assert all(r["kpiFingerprint"] == KPI.fingerprint() and r["out"] == 0 for r in first)
+        assert all(r["kpiFingerprint"] == KPI.fingerprint and r["out"] == 0 for r in first)
 
         wrong = wrong_restatement(records[1], extra_offered=5)
         queue = next(r.queue_id for r, old in zip(wrong.rows, records[1].rows, strict=True) if r != old)

@@ -310,8 +310,8 @@ def test_a_replay_delivers_the_recorded_computation_or_refuses_never_a_mix(
         first = ("--profile", "sl", "--from", "2026-11-02T08:00:00Z", "--to", "2026-11-02T08:15:00Z")
         replayed = streamvane(run, "replay", "deliver", *first)
         assert replayed.returncode == 0, replayed.stderr.decode()
-        fingerprints = f"computed with KPI settings {KpiConfig().fingerprint()} (today's: "
-        assert fingerprints + KpiConfig(**today).fingerprint() in replayed.stderr.decode()
+        fingerprints = f"computed with KPI settings {KpiConfig().fingerprint} (today's: "
+        assert fingerprints + KpiConfig(**today).fingerprint in replayed.stderr.decode()
         assert [orjson.loads(r.body)["rows"][0]["serviceLevelPct"] for r in server.received] == [66.67] * 2
 
         both = ("--profile", "sl", "--from", "2026-11-02T08:00:00Z", "--to", "2026-11-02T08:30:00Z")

@@ -1,6 +1,7 @@
 """Headless Chromium through Selenium, with Debian's chromium and chromium-driver (never a
 downloaded driver: Selenium Manager is kept offline). Where they are missing the test is skipped
-with the reason, except where ``STREAMVANE_REQUIRE_BROWSER`` is set (CI installs them)."""
+with the reason, except where ``STREAMVANE_REQUIRE_BROWSER`` is set (CI); `make test` installs them
+through ``dev/browser/install.sh``."""
 
 from __future__ import annotations
 

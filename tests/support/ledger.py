@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.intervals import parse_instant
 from streamvane.sinks.ledger import Subject, attempt_entry, outcome_entry
-from streamvane.sinks.outcome import Attempt, Outcome, Result
+from streamvane.sinks.outcome import Attempt, Outcome
 
 MINUTE = 60_000
 # On time: within 10 min of close. Local midnight (PST, UTC−8) falls at 08:00Z: two days.

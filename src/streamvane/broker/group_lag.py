@@ -6,6 +6,8 @@ from __future__ import annotations
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry, Gauge
 
+from streamvane.broker.topic_reader import watermarks
+
 
 def consumer_lag_gauge(registry: CollectorRegistry) -> Gauge:
     """``streamvane_consumer_lag{group,topic,partition}``: what each consuming process reports of
@@ -26,7 +28,7 @@ def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         lag = 0
         for tp in consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
+            low, high = watermarks(consumer, topic, tp.partition)
             if high > low and tp.offset < 0:
                 return None
             lag += max(0, high - max(tp.offset, low))

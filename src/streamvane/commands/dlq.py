@@ -31,10 +31,11 @@ from streamvane.broker.topic_reader import headers_of, read_to_end
 from streamvane.broker.topics import delivery_topic_specs, ensure_topics
 from streamvane.commands.redeliver import Item, Limits, redeliver
 from streamvane.commands.replay import add_limits, existing_records
+from streamvane.feeds.delivery_result import Result
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.settings import Settings
 from streamvane.sinks.ledger import DLQ_CONTEXT, DLQ_REASON, Subject, outcome_entry
-from streamvane.sinks.outcome import Outcome, Result
+from streamvane.sinks.outcome import Outcome
 from streamvane.sinks.sender import Original
 
 

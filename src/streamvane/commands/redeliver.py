@@ -24,12 +24,12 @@ from typing import Any
 
 from streamvane.broker.producer import OutputProducer
 from streamvane.commands.progress import Progress
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.render import utc_iso
 from streamvane.records.feed_record import FeedRecord
 from streamvane.settings import Settings
 from streamvane.sinks.delivery import http_session
 from streamvane.sinks.metrics import DispatcherMetrics
-from streamvane.sinks.outcome import Result
 from streamvane.sinks.sender import Original, RecordSender, Topics
 
 INTERRUPTED = 130
@@ -101,15 +101,7 @@ async def _send_all(
             for item in queue:
                 if stop.is_set():
                     return
-                recorded: list[bool] = []
-                finished = asyncio.Event()
-
-                def done(
-                    stored: bool, recorded: list[bool] = recorded, finished: asyncio.Event = finished
-                ) -> None:
-                    recorded.append(stored)
-                    finished.set()
-
+                recorded: asyncio.Future[bool] = loop.create_future()
                 now = time.time_ns() // 1_000_000
                 deadline = None if limits.deadline_s is None else now + round(limits.deadline_s * 1000)
                 result = await sender.send(
@@ -117,10 +109,10 @@ async def _send_all(
                     item.original,
                     now,
                     deadline,
-                    done,
+                    recorded.set_result,
                     first_number=item.prior_attempts + 1,
                 )
-                await finished.wait()
+                stored = await recorded
                 results[result] += 1
                 r = item.record
                 sys.stdout.write(
@@ -128,7 +120,7 @@ async def _send_all(
                     f"revision {r.revision} key {r.idempotency_key}\n"
                 )
                 sys.stdout.flush()
-                if after_each is not None and recorded[0]:
+                if after_each is not None and stored:
                     after_each(item, result)
                 progress.update(sum(results.values()), len(items))
 

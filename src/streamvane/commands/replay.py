@@ -190,7 +190,7 @@ def run_deliver(args: argparse.Namespace) -> int:
     sys.stderr.write(
         f"replay deliver: {len(chosen)} intervals of {profile.id} in [{args.from_}, {args.to})\n"
     )
-    refusal = computed_with(chosen, settings.kpi.fingerprint())
+    refusal = computed_with(chosen, settings.kpi.fingerprint)
     if refusal is not None:
         sys.stderr.write(refusal)
         return 2

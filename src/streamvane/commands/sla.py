@@ -18,6 +18,7 @@ from confluent_kafka import KafkaException
 from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.sla import SlaReport, judge, outcomes_from_ledger
 from streamvane.kpi.intervals import format_instant, parse_instant
+from streamvane.records.feed_record import parse_compaction_key
 from streamvane.settings import Settings
 
 
@@ -70,12 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _emitted(bootstrap: str, topic: str, profile_id: str) -> set[int]:
     """Interval starts of the profile that the feed topic holds a record for (from the keys)."""
-    starts = set()
-    for msg in read_to_end(bootstrap, topic):
-        owner, _, start = (msg.key() or b"").decode().rpartition("|")
-        if owner == profile_id and start.isdigit():
-            starts.add(int(start))
-    return starts
+    keys = (parse_compaction_key((msg.key() or b"").decode()) for msg in read_to_end(bootstrap, topic))
+    return {key[1] for key in keys if key is not None and key[0] == profile_id}
 
 
 def _table(report: SlaReport) -> None:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: every thread's stack
     settings = Settings()
-    sys.stderr.write(f"worker: KPI settings {settings.kpi.fingerprint()} (every feed record carries it)\n")
+    sys.stderr.write(f"worker: KPI settings {settings.kpi.fingerprint} (every feed record carries it)\n")
     ensure_topics(settings)
     topology = create_topology(settings, partition_count(settings, settings.topics.events))
     ingest.register(topology)

@@ -37,5 +37,5 @@ def interval_record(
         dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
         cells=cells or {},
         service_level_rule=kpi.service_level_rule,
-        kpi_fingerprint=kpi.fingerprint(),
+        kpi_fingerprint=kpi.fingerprint,
     )

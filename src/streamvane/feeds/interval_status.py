@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.records.feed_record import FeedRecord
 
@@ -36,7 +37,6 @@ class State(StrEnum):
 
 
 STATES: tuple[State, ...] = tuple(State)
-_DELIVERED, _NOT_OWED = "delivered", frozenset({"delivered", "no-endpoint", "superseded"})
 
 
 @dataclass
@@ -63,11 +63,11 @@ class IntervalCell:
         if report is not None and report.get("verdict") == "out":
             return State.OUT_OF_TOLERANCE
         latest = self.latest_outcome()
-        if latest is not None and latest["result"] not in _NOT_OWED:
+        if latest is not None and Result(latest["result"]).dead_letters:
             return State.DEAD_LETTERED
         if latest is None and self.started.get(self.revision):
             return State.RETRYING
-        if latest is not None and latest["result"] == _DELIVERED and self.revision > 1:
+        if latest is not None and latest["result"] == Result.DELIVERED and self.revision > 1:
             return State.RESTATED
         if self.first_delivered_ms is None:
             return State.PENDING
@@ -107,7 +107,7 @@ class IntervalStatus:
             cell.started[revision] = max(cell.started.get(revision, 0), int(entry["attempt"]))
             return
         cell.outcomes.append(dict(entry))
-        if entry["result"] == _DELIVERED and cell.first_delivered_ms is None:
+        if entry["result"] == Result.DELIVERED and cell.first_delivered_ms is None:
             cell.first_delivered_ms = int(entry["finishedMs"])
 
     def reconciled(self, report: Mapping[str, Any]) -> None:

@@ -18,12 +18,13 @@ Pure: ledger entries and the set of emitted intervals come in, a report goes out
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.kpi.intervals import format_instant, format_interval, zone
 
@@ -52,7 +53,11 @@ class LedgerOutcome:
 
     @property
     def delivered(self) -> bool:
-        return self.result == "delivered"
+        return self.result == Result.DELIVERED
+
+    @property
+    def dead_letter(self) -> bool:
+        return Result(self.result).dead_letters
 
 
 def outcomes_from_ledger(entries: Iterable[Mapping[str, Any]], profile_id: str) -> list[LedgerOutcome]:
@@ -224,7 +229,7 @@ def _verdict(
         return IntervalVerdict(start, end, due, "on-time", first.finished_ms, ())
     before = [o for o in ordered if first is None or o.finished_ms <= first.finished_ms]
     causes: list[str] = []
-    failed = [o for o in before if not o.delivered]
+    failed = [o for o in before if o.dead_letter]
     if failed:
         results = ", ".join(sorted({o.result for o in failed}))
         causes.append(f"dead letter: {results} ({sum(len(o.attempts) for o in failed)} attempts)")
@@ -267,8 +272,7 @@ class OnTimeWindow:
     change an interval's verdict)."""
 
     window_ms: int
-    _seen: dict[str, dict[int, tuple[int, bool]]] = field(default_factory=dict)
-    _order: dict[str, deque[int]] = field(default_factory=dict)
+    _seen: dict[str, dict[int, tuple[int, bool]]] = field(default_factory=dict)  # end -> (due, on time)
 
     def observe(self, profile: FeedProfile, interval_end_ms: int, delivered: bool, finished_ms: int) -> None:
         due = interval_end_ms + profile.grace_ms + profile.acceptance.on_time_within_ms
@@ -276,11 +280,10 @@ class OnTimeWindow:
         if interval_end_ms in seen:
             return
         seen[interval_end_ms] = (due, delivered and finished_ms <= due)
-        self._order.setdefault(profile.id, deque()).append(interval_end_ms)
 
     def ratio(self, profile_id: str, now_ms: int) -> float | None:
-        seen, order = self._seen.get(profile_id, {}), self._order.get(profile_id, deque())
-        while order and seen[order[0]][0] < now_ms - self.window_ms:
-            del seen[order.popleft()]
-        verdicts = [ok for due, ok in seen.values() if due >= now_ms - self.window_ms]
+        seen, cutoff = self._seen.get(profile_id, {}), now_ms - self.window_ms
+        for end in [end for end, (due, _) in seen.items() if due < cutoff]:
+            del seen[end]
+        verdicts = [ok for _, ok in seen.values()]
         return sum(verdicts) / len(verdicts) if verdicts else None

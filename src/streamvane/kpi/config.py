@@ -7,6 +7,7 @@ Durations are milliseconds. Horizons are measured in **event time**, never the w
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from pathlib import Path
 from typing import Self
 
@@ -110,10 +111,12 @@ class KpiConfig(BaseModel):
             self.sl_include_abandons, self.sl_include_short_abandons, self.sl_include_flow_outs
         )
 
+    @cached_property
     def fingerprint(self) -> str:
         """16 hex digits naming these settings: the SHA-256 of their canonical JSON (every field,
         defaults included, keys sorted). Each feed record carries the fingerprint of the settings
-        that computed it, so a replay can say which computation it delivers."""
+        that computed it, so a replay can say which computation it delivers. Computed once per
+        (frozen) config, not once per record."""
         canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).hexdigest()[:16]
 

@@ -66,6 +66,12 @@ def compaction_key(profile_id: str, interval_start_ms: int) -> str:
     return f"{profile_id}|{interval_start_ms}"
 
 
+def parse_compaction_key(key: str) -> tuple[str, int] | None:
+    """(profile id, interval start ms) of a feed topic key; None for anything else."""
+    profile_id, _, start = key.rpartition("|")
+    return (profile_id, int(start)) if profile_id and start.isdigit() else None
+
+
 def idempotency_key(
     profile_id: str,
     profile_version: int,

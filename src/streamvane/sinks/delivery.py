@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from streamvane.errors import StreamvaneError
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.request import DeliveryRequest
 from streamvane.feeds.secrets import SecretRef
 from streamvane.sinks.auth import AuthProvider
-from streamvane.sinks.outcome import Attempt, Outcome, Result
+from streamvane.sinks.outcome import Attempt, Outcome
 from streamvane.sinks.redaction import Redactor
 
 EXCERPT_BYTES = 512

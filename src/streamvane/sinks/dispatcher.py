@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from streamvane.broker.producer import OutputProducer
 from streamvane.broker.topic_reader import read_to_end
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.profile_files import profile_problems
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
@@ -38,7 +39,7 @@ from streamvane.sinks.feed_reader import commit_finished, feed_consumer, fetch_a
 from streamvane.sinks.ledger import Subject
 from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
-from streamvane.sinks.outcome import Outcome, Result
+from streamvane.sinks.outcome import Outcome
 from streamvane.sinks.progress import ProfileProgress, progress_key
 from streamvane.sinks.sender import Acked, Done, Original, RecordSender, Topics, fingerprint_of
 

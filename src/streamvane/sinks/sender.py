@@ -25,6 +25,7 @@ import aiohttp
 
 from streamvane.broker.producer import OutputProducer
 from streamvane.errors import ConfigError
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import PayloadRenderer, UnrenderableRecord
@@ -42,7 +43,7 @@ from streamvane.sinks.ledger import (
     outcome_entry,
 )
 from streamvane.sinks.metrics import DispatcherMetrics
-from streamvane.sinks.outcome import Attempt, Outcome, Result
+from streamvane.sinks.outcome import Attempt, Outcome
 from streamvane.sinks.redaction import Redactor
 from streamvane.sinks.tls import ssl_context
 

@@ -23,6 +23,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from streamvane.broker.topic_reader import headers_of, watermarks
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.interval_status import IntervalStatus
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec, UnknownSchemaError
 from streamvane.records.partial import Partial
@@ -119,11 +120,7 @@ class ReadModel:
         elif topic == self.topics.ledger:
             entry = orjson.loads(value)
             self.status.ledger(entry)
-            if entry.get("kind") == "outcome" and entry.get("result") not in (
-                "delivered",
-                "no-endpoint",
-                "superseded",
-            ):
+            if entry.get("kind") == "outcome" and Result(entry["result"]).dead_letters:
                 self.errors.append(
                     {
                         "source": f"delivery {entry.get('profile')}",

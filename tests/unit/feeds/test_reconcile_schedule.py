@@ -71,7 +71,7 @@ def test_the_report_names_the_record_and_only_the_cells_out_of_tolerance() -> No
     assert (report["revision"], report["idempotencyKey"], report["kpiFingerprint"]) == (
         3,
         r.idempotency_key,
-        KpiConfig().fingerprint(),
+        KpiConfig().fingerprint,
     )
     assert report["largestRelativeDeviation"] == {"offered": 0.1, "aht": 0.0}
     assert [c["field"] for c in report["outCells"]] == ["offered"]

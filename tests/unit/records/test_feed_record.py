@@ -38,7 +38,7 @@ def record(revision: int = 1) -> FeedRecord:
         dimensions=[("quiet", "voice"), ("busy", "voice")],
         cells={("busy", "voice"): acc(("nOffered", 1), ("tAnswered", 4_000), ("tAnswered", 6_000))},
         service_level_rule=ServiceLevelRule(),
-        kpi_fingerprint=KpiConfig().fingerprint(),
+        kpi_fingerprint=KpiConfig().fingerprint,
     )
 
 
@@ -52,7 +52,7 @@ def test_a_record_covers_the_full_grid_including_quiet_queues_sorted() -> None:
         ("tAnswered", 2, 10_000, 4_000, 6_000),
     ]
     assert r.event_count == 3, "observations only: the service level is derived, not observed"
-    assert r.kpi_fingerprint == KpiConfig().fingerprint()
+    assert r.kpi_fingerprint == KpiConfig().fingerprint
     assert r.compaction_key == f"wfm-15|{at('10:00')}"
 
 
@@ -96,9 +96,9 @@ def test_a_version_1_record_still_decodes_and_says_it_carries_no_kpi_settings() 
 
 
 def test_kpi_settings_fingerprints_differ_by_any_setting_and_are_stable() -> None:
-    assert KpiConfig().fingerprint() == KpiConfig().fingerprint()
-    assert KpiConfig(sl_include_flow_outs=True).fingerprint() != KpiConfig().fingerprint()
-    assert KpiConfig(short_abandon_ms=5_000).fingerprint() != KpiConfig().fingerprint()
+    assert KpiConfig().fingerprint == KpiConfig().fingerprint
+    assert KpiConfig(sl_include_flow_outs=True).fingerprint != KpiConfig().fingerprint
+    assert KpiConfig(short_abandon_ms=5_000).fingerprint != KpiConfig().fingerprint
 
 
 def test_rollup_merges_base_quarter_hours_into_the_profile_interval() -> None:

@@ -12,12 +12,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.request import DeliveryRequest
 from streamvane.feeds.secrets import SecretRef
 from streamvane.sinks.auth import AuthProvider
 from streamvane.sinks.delivery import Deliverer, Endpoint
-from streamvane.sinks.outcome import Attempt, Result
+from streamvane.sinks.outcome import Attempt
 from streamvane.sinks.redaction import Redactor
 
 PROFILE = FeedProfile.model_validate(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import orjson
 
+from streamvane.feeds.delivery_result import Result
 from streamvane.sinks.ledger import Subject, attempt_started_entry, dead_letter_headers, outcome_entry
-from streamvane.sinks.outcome import Attempt, Outcome, Result
+from streamvane.sinks.outcome import Attempt, Outcome
 
 SUBJECT = Subject("p", 1, 0, 900_000, 2, "key", "https://wfm/x", "PUT", "sha", 10, 1, 5, "dispatch")
 
