@@ -27,6 +27,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from bench.report import emit, summarise
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
@@ -158,7 +159,13 @@ def main() -> None:
             feed_topic, topics = make_topics(run)
             records = feed(args.records, profs)
             produce(feed_topic, records, codec)
-            config = DispatcherConfig(BOOTSTRAP, feed_topic, topics, f"bench-{run}", commit_interval_s=0.2)
+            config = DispatcherConfig(
+                KafkaConnection.plaintext(BOOTSTRAP),
+                feed_topic,
+                topics,
+                f"bench-{run}",
+                commit_interval_s=0.2,
+            )
             total, steady = asyncio.run(drain(config, profs, len(records)))
             drop_topics(feed_topic, topics)
             rates.append((len(records) - 1) / steady)
@@ -172,7 +179,9 @@ def main() -> None:
         feed_topic, topics = make_topics(run)
         count = int(args.latency_rate * args.latency_seconds)
         records = feed(count, profs)
-        config = DispatcherConfig(BOOTSTRAP, feed_topic, topics, f"bench-{run}", commit_interval_s=0.2)
+        config = DispatcherConfig(
+            KafkaConnection.plaintext(BOOTSTRAP), feed_topic, topics, f"bench-{run}", commit_interval_s=0.2
+        )
 
         async def paced() -> None:
             drained = asyncio.create_task(drain(config, profs, count))
@@ -180,7 +189,10 @@ def main() -> None:
             await drained
 
         asyncio.run(paced())
-        outcomes = [orjson.loads(m.value() or b"{}") for m in read_to_end(BOOTSTRAP, topics.ledger)]
+        outcomes = [
+            orjson.loads(m.value() or b"{}")
+            for m in read_to_end(KafkaConnection.plaintext(BOOTSTRAP), topics.ledger)
+        ]
         lat = sorted(e["finishedMs"] - e["closeMs"] for e in outcomes if e.get("kind") == "outcome")
         drop_topics(feed_topic, topics)
         p50, p99 = statistics.median(lat), lat[int(0.99 * (len(lat) - 1))]

@@ -3,9 +3,15 @@
 # tests and the demo. No Docker: the jars come from Maven Central through dev/kafka/pom.xml and are
 # cached outside the repository, so a second run downloads nothing.
 #
-#   dev/kafka/kafka.sh start|stop|status|reset|fetch|bootstrap
+#   dev/kafka/kafka.sh start|stop|status|reset|fetch|bootstrap|secure-bootstrap|client-properties
 #   dev/kafka/kafka.sh topics ...           # the real kafka-topics tool from the same jars
 #   dev/kafka/kafka.sh consumer-groups ...  # the real kafka-consumer-groups tool
+#
+# Two client listeners, as a managed Kafka has one: PLAINTEXT on the port, and SASL_SSL on
+# port + 2 (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN over TLS). Start-up makes, once, a CA and the
+# broker's certificate (for 127.0.0.1 and localhost) in <data>/tls/, the SCRAM user 'streamvane'
+# with a random password in <data>/sasl/password (mode 600), and <data>/sasl/client.properties
+# for the Java tools (`consumer-groups --command-config "$(kafka.sh client-properties)"`).
 #
 # Environment (all optional):
 #   STREAMVANE_KAFKA_PORT       broker port on 127.0.0.1 (default 19092; controller uses port + 1)
@@ -20,6 +26,7 @@ repo="$(cd "$here/../.." && pwd)"
 kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")"
 port="${STREAMVANE_KAFKA_PORT:-19092}"
 controller_port="$((port + 1))"
+secure_port="$((port + 2))"
 cache="${STREAMVANE_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/streamvane/kafka}"
 libs="$cache/$kafka_version/libs"
 data="${STREAMVANE_KAFKA_DATA:-$repo/.kafka}"
@@ -28,6 +35,10 @@ logfile="$data/kafka.out"
 props="$data/server.properties"
 ready_timeout="${STREAMVANE_KAFKA_READY_TIMEOUT:-60}"
 bootstrap="127.0.0.1:$port"
+secure_bootstrap="127.0.0.1:$secure_port"
+tls="$data/tls"
+sasl="$data/sasl"
+sasl_user="streamvane"
 
 log() { printf 'kafka: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -71,11 +82,19 @@ write_properties() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port,SASL_SSL://127.0.0.1:$secure_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$secure_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$(cat "$sasl/password")";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$tls/broker.p12
+ssl.keystore.password=$(cat "$tls/store-password")
+ssl.client.auth=none
 log.dirs=$data/logs
 num.partitions=1
 default.replication.factor=1
@@ -92,6 +111,50 @@ log.retention.check.interval.ms=60000
 log.cleaner.backoff.ms=1000
 log.segment.bytes=67108864
 EOF
+}
+
+# The dev CA, the broker's certificate and the SCRAM user's password: made once per data directory.
+write_credentials() {
+  mkdir -p "$tls" "$sasl"
+  chmod 700 "$tls" "$sasl"
+  if [ ! -f "$tls/broker.p12" ]; then
+    command -v openssl >/dev/null || die "openssl is required to make the SASL_SSL listener's certificates"
+    log "making a dev CA and the broker's TLS certificate in $tls"
+    openssl rand -hex 16 >"$tls/store-password"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.crt" -days 3650 \
+      -subj "/CN=Streamvane dev CA" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -keyout "$tls/broker.key" -out "$tls/broker.csr" \
+      -subj "/CN=localhost" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/broker.ext"
+    openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+      -out "$tls/broker.crt" -days 3650 -extfile "$tls/broker.ext" >/dev/null 2>&1
+    openssl pkcs12 -export -in "$tls/broker.crt" -inkey "$tls/broker.key" -certfile "$tls/ca.crt" \
+      -out "$tls/broker.p12" -passout "pass:$(cat "$tls/store-password")"
+  fi
+  if [ ! -f "$sasl/password" ]; then
+    (umask 077; openssl rand -hex 16 >"$sasl/password")
+  fi
+  printf '%s\n' "$sasl_user" >"$sasl/username"
+  (umask 077; printf '%s\n' \
+    "security.protocol=SASL_SSL" \
+    "sasl.mechanism=SCRAM-SHA-512" \
+    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$sasl_user\" password=\"$(cat "$sasl/password")\";" \
+    "ssl.truststore.type=PEM" \
+    "ssl.truststore.location=$tls/ca.crt" >"$sasl/client.properties")
+}
+
+# SCRAM credentials live in the cluster metadata: upserted through the plaintext listener.
+add_scram_user() {
+  local password
+  password="$(cat "$sasl/password")"
+  local mechanism
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do  # one credential per request
+    java_cp tool kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" --alter \
+      --add-config "$mechanism=[password=$password]" \
+      --entity-type users --entity-name "$sasl_user" >"$data/scram.out" 2>&1 \
+      || { grep -v 'password=' "$data/scram.out" | tail -n 20 >&2; die "could not create the SCRAM user $sasl_user"; }
+  done
+  rm -f "$data/scram.out"
 }
 
 java_cp() {
@@ -126,6 +189,7 @@ start() {
   fetch
   mkdir -p "$data"
   write_log_config
+  write_credentials
   write_properties
   if [ ! -f "$data/logs/meta.properties" ]; then
     local cluster_id
@@ -145,7 +209,8 @@ start() {
       die "Kafka exited during start-up (log tail above)"
     fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && answers; then
-      log "ready on $bootstrap after ${waited}s (pid $(cat "$pidfile"))"
+      add_scram_user
+      log "ready on $bootstrap and SASL_SSL $secure_bootstrap after ${waited}s (pid $(cat "$pidfile"))"
       return 0
     fi
     sleep 1
@@ -176,7 +241,7 @@ stop() {
 status() {
   local pid
   if pid="$(running_pid)"; then
-    echo "running pid=$pid bootstrap=$bootstrap version=$kafka_version data=$data"
+    echo "running pid=$pid bootstrap=$bootstrap sasl_ssl=$secure_bootstrap version=$kafka_version data=$data"
   else
     echo "stopped bootstrap=$bootstrap version=$kafka_version data=$data"
     return 3
@@ -192,9 +257,11 @@ case "$cmd" in
   status) status ;;
   reset) stop; rm -rf "$data"; log "data directory wiped" ;;
   bootstrap) echo "$bootstrap" ;;
+  secure-bootstrap) echo "$secure_bootstrap" ;;
+  client-properties) echo "$sasl/client.properties" ;;
   topics) fetch; mkdir -p "$data"; write_log_config; java_cp tool org.apache.kafka.tools.TopicCommand "$@" ;;
   consumer-groups)
     fetch; mkdir -p "$data"; write_log_config
     java_cp tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
-  *) echo "usage: $0 start|stop|status|reset|fetch|bootstrap|topics ...|consumer-groups ..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|reset|fetch|bootstrap|secure-bootstrap|client-properties|topics ...|consumer-groups ..." >&2; exit 2 ;;
 esac

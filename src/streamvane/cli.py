@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from streamvane.errors import ConfigError, TransientError
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -61,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("streamvane: interrupted\n")
         return 130
+    except ConfigError as exc:
+        sys.stderr.write(f"streamvane: {exc}\n")
+        return 2
+    except TransientError as exc:
+        sys.stderr.write(f"streamvane: {exc} (try again once it is back)\n")
+        return 75
     except ValidationError as exc:
         source = os.environ.get("STREAMVANE_SETTINGS_FILE") or "environment"
         problems = "; ".join(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.loader import load_profiles_dir
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.retry_policy import RetryPolicy
@@ -23,11 +24,79 @@ from streamvane.feeds.secrets import SecretRef
 from streamvane.kpi.config import KpiConfig
 
 
+class KafkaSecuritySettings(BaseModel):
+    """How a managed Kafka (MSK, Confluent Cloud, Event Hubs, Strimzi) is reached: TLS and SASL, for
+    every client of every process (Faust's aiokafka, confluent-kafka producers, consumers and the
+    admin client alike; :mod:`streamvane.broker.connection` maps it once). Credentials are secret
+    references; files are read when a process starts, and a missing one is named then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security.protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = Field(
+        None, description="SASL mechanism (SASL_* protocols only)."
+    )
+    sasl_username: SecretRef | None = Field(
+        None, description="Secret reference to the SASL user (PLAIN, SCRAM; e.g. an API key)."
+    )
+    sasl_password: SecretRef | None = Field(None, description="Secret reference to the SASL password.")
+    oauth: OAuth2ClientCredentials | None = Field(
+        None,
+        description="OAUTHBEARER: the OIDC client-credentials grant ({type: oauth2, token_url, client_id, "
+        "client_secret: {env|file}, scope}).",
+    )
+    ca_file: Path | None = Field(
+        None, description="PEM CA bundle that signed the brokers' certificates (unset: the system's)."
+    )
+    cert_file: Path | None = Field(None, description="PEM client certificate (mutual TLS).")
+    key_file: Path | None = Field(None, description="PEM private key of the client certificate.")
+    key_password: SecretRef | None = Field(None, description="Secret reference to the key's passphrase.")
+    check_hostname: bool = Field(
+        True, description="Verify that a broker's certificate names the host connected to."
+    )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        sasl = self.protocol.startswith("SASL_")
+        if sasl and self.sasl_mechanism is None:
+            raise ValueError(f"protocol {self.protocol} needs a sasl_mechanism")
+        if not sasl and self.sasl_mechanism is not None:
+            raise ValueError(
+                f"sasl_mechanism {self.sasl_mechanism} needs protocol SASL_SSL or SASL_PLAINTEXT"
+            )
+        if self.sasl_mechanism == "OAUTHBEARER":
+            if self.oauth is None:
+                raise ValueError(
+                    "sasl_mechanism OAUTHBEARER needs 'oauth' (token_url, client_id, client_secret)"
+                )
+        elif sasl and (self.sasl_username is None or self.sasl_password is None):
+            raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs sasl_username and sasl_password")
+        files = [n for n in ("ca_file", "cert_file", "key_file") if getattr(self, n) is not None]
+        if files and not self.uses_tls:
+            raise ValueError(f"{', '.join(files)} need protocol SSL or SASL_SSL (they would be ignored)")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together (mutual TLS)")
+        return self
+
+
 class KafkaSettings(BaseModel):
-    """Where the broker is and how topics are created."""
+    """Where the broker is, how to reach it, and how topics are created."""
 
     bootstrap_servers: str = Field(
         "127.0.0.1:19092", description="Comma-separated host:port list of the Kafka bootstrap brokers."
+    )
+    security: KafkaSecuritySettings = Field(default_factory=KafkaSecuritySettings)
+    connect_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A process checks the brokers at start: refused credentials or TLS fail at once, "
+        "no answer within this long fails too.",
     )
     replication_factor: int = Field(1, ge=1, description="Replication factor for topics the app creates.")
     partitions: int = Field(

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import read_to_end
 from streamvane.commands.demo import wrong_restatement
 from streamvane.commands.processes import free_port
@@ -78,7 +79,10 @@ def test_every_interval_is_reconciled_and_a_wrong_restatement_is_reported(
     kafka.create_topic(kafka_bootstrap, reports_topic, partitions=1)
 
     def reports() -> list[dict[str, Any]]:
-        return [orjson.loads(m.value() or b"{}") for m in read_to_end(kafka_bootstrap, reports_topic)]
+        return [
+            orjson.loads(m.value() or b"{}")
+            for m in read_to_end(KafkaConnection.plaintext(kafka_bootstrap), reports_topic)
+        ]
 
     try:
         run.produce(records)

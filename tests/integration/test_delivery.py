@@ -19,6 +19,7 @@ from streamvane.sinks.delivery import Deliverer, Endpoint, http_session, now_ms
 from streamvane.sinks.outcome import Outcome
 from streamvane.sinks.redaction import Redactor
 from streamvane.sinks.tls import ssl_context
+from tests.support.certificates import self_signed
 from tests.support.dispatcher import profile, records
 from tests.support.http_servers import ScriptedEndpoint, TokenServer
 
@@ -94,33 +95,8 @@ def test_no_attempt_starts_after_the_deadline() -> None:
 def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
     """An https endpoint with a certificate nobody vouches for is refused, not trusted."""
     import ssl
-    import subprocess
 
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    made = subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip("openssl cannot make a test certificate here")
+    key, cert = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(cert), str(key))
     server = ScriptedEndpoint(ssl_context=context).start()

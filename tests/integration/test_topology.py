@@ -21,6 +21,7 @@ import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import ConfigResource  # type: ignore[attr-defined]
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import read_to_end
 from streamvane.commands.processes import free_port
 from streamvane.feeds.profile import FeedProfile
@@ -512,7 +513,9 @@ def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_
                 profile["cadence"], profile["time_zone"], lines
             )
             assert all(r.revision == 1 for r in mine), "each interval exactly once"
-        assert list(read_to_end(kafka_bootstrap, run.topics["quarantine"])) == [], "nothing quarantined"
+        assert (
+            list(read_to_end(KafkaConnection.plaintext(kafka_bootstrap), run.topics["quarantine"])) == []
+        ), "nothing quarantined"
         assert all(other.poll() is None for other in others), "every worker is still running"
     finally:
         for other in others:
@@ -674,7 +677,7 @@ def test_a_worker_that_lost_its_local_state_recovers_it_from_the_changelogs_we_w
     lags = run.wait_described_lag_zero(run.app_id, {run.topics["keyed"]})
     assert set(lags.values()) == {0}, "correlate applied the first half (nothing closes: ticks are off)"
     changelog = f"{run.app_id}-correlation-state-changelog"
-    assert sum(1 for _ in read_to_end(run.bootstrap, changelog)) > 0
+    assert sum(1 for _ in read_to_end(KafkaConnection.plaintext(run.bootstrap), changelog)) > 0
     run.kill()
     state = run.tmp / "state"
     assert any(state.rglob("*.db")), "the worker kept RocksDB state here"

@@ -16,6 +16,7 @@ import orjson
 import yaml
 from confluent_kafka import Producer
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import headers_of, read_to_end
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import Dimension, FeedProfile
@@ -129,7 +130,7 @@ class DispatchRun(ProcessControl):
     def ledger(self) -> list[dict[str, Any]]:
         return [
             orjson.loads(m.value() or b"{}")
-            for m in read_to_end(self.bootstrap, self.topics["delivery_ledger"])
+            for m in read_to_end(KafkaConnection.plaintext(self.bootstrap), self.topics["delivery_ledger"])
         ]
 
     def outcomes(self) -> list[dict[str, Any]]:
@@ -137,7 +138,7 @@ class DispatchRun(ProcessControl):
 
     def dead_letters(self) -> list[tuple[str, dict[str, Any]]]:
         out = []
-        for msg in read_to_end(self.bootstrap, self.topics["dead_letter"]):
+        for msg in read_to_end(KafkaConnection.plaintext(self.bootstrap), self.topics["dead_letter"]):
             headers = headers_of(msg)
             out.append((headers[DLQ_REASON].decode(), orjson.loads(headers.get(DLQ_CONTEXT, b"{}"))))
         return out

@@ -12,6 +12,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -101,11 +102,24 @@ def topic_config(bootstrap: str, name: str) -> dict[str, str]:
     return {key: entry.value for key, entry in result.items()}
 
 
-def described_lag(bootstrap: str, group: str) -> dict[tuple[str, int], int | None]:
+def described_lag(
+    bootstrap: str, group: str, command_config: Path | None = None
+) -> dict[tuple[str, int], int | None]:
     """(topic, partition) → LAG as the real `kafka-consumer-groups --describe` prints it (None for
-    "-": nothing committed where there is something; an empty partition is 0)."""
+    "-": nothing committed where there is something; an empty partition is 0). ``command_config``:
+    the client properties of a secured listener."""
+    extra = ["--command-config", str(command_config)] if command_config else []
     out = subprocess.run(
-        [str(KAFKA_SH), "consumer-groups", "--bootstrap-server", bootstrap, "--describe", "--group", group],
+        [
+            str(KAFKA_SH),
+            "consumer-groups",
+            "--bootstrap-server",
+            bootstrap,
+            "--describe",
+            "--group",
+            group,
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -120,3 +134,49 @@ def described_lag(bootstrap: str, group: str) -> dict[tuple[str, int], int | Non
             else:
                 lags[(fields[1], int(fields[2]))] = 0 if fields[4] == "0" else None
     return lags
+
+
+@dataclass(frozen=True)
+class SecureListener:
+    """The dev broker's SASL_SSL listener (``dev/kafka/kafka.sh`` makes its CA, certificate and
+    SCRAM user): where it is and the files a client needs."""
+
+    bootstrap: str
+    ca_file: Path
+    username_file: Path
+    password_file: Path
+    client_properties: Path
+
+    def env(self, mechanism: str = "SCRAM-SHA-512", password_env: str | None = None) -> dict[str, str]:
+        """Settings of a Streamvane process that reaches Kafka only through this listener;
+        ``password_env`` names a variable to read the password from instead of the file."""
+        password = (
+            {"STREAMVANE_KAFKA__SECURITY__SASL_PASSWORD__ENV": password_env}
+            if password_env
+            else {"STREAMVANE_KAFKA__SECURITY__SASL_PASSWORD__FILE": str(self.password_file)}
+        )
+        return {
+            "STREAMVANE_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap,
+            "STREAMVANE_KAFKA__SECURITY__PROTOCOL": "SASL_SSL",
+            "STREAMVANE_KAFKA__SECURITY__SASL_MECHANISM": mechanism,
+            "STREAMVANE_KAFKA__SECURITY__SASL_USERNAME__FILE": str(self.username_file),
+            "STREAMVANE_KAFKA__SECURITY__CA_FILE": str(self.ca_file),
+            **password,
+        }
+
+
+def secure_listener() -> SecureListener:
+    def ask(what: str) -> str:
+        return subprocess.run(
+            [str(KAFKA_SH), what], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    properties = Path(ask("client-properties"))
+    sasl = properties.parent
+    return SecureListener(
+        bootstrap=ask("secure-bootstrap"),
+        ca_file=sasl.parent / "tls" / "ca.crt",
+        username_file=sasl / "username",
+        password_file=sasl / "password",
+        client_properties=properties,
+    )

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.group_lag import group_lag
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
@@ -150,7 +151,9 @@ class WorkerRun(ProcessControl):
 
     def ingest_lag(self) -> int | None:
         """The ingest group's lag on the event topic, read from outside."""
-        return group_lag(self.bootstrap, f"{self.app_id}-ingest", self.topics["events"])
+        return group_lag(
+            KafkaConnection.plaintext(self.bootstrap), f"{self.app_id}-ingest", self.topics["events"]
+        )
 
     def described_lag(self, group: str) -> dict[tuple[str, int], int | None]:
         return kafka.described_lag(self.bootstrap, group)

@@ -24,6 +24,7 @@ from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.producer import OutputProducer
 from streamvane.settings import Settings
 from streamvane.stages.ingest import IngestResult, IngestStage, SourceRecord
@@ -34,10 +35,10 @@ from streamvane.topology.metrics import WorkerMetrics
 log = logging.getLogger(__name__)
 
 
-def consumer_config(settings: Settings) -> dict[str, Any]:
+def consumer_config(settings: Settings, kafka: KafkaConnection) -> dict[str, Any]:
     worker = settings.worker
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        **kafka.config(),
         "group.id": settings.ingest_group,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -151,10 +152,10 @@ def register(topology: Topology) -> None:
         executor = ThreadPoolExecutor(1, thread_name_prefix="streamvane-ingest")
         loop = asyncio.get_running_loop()
         settings = topology.settings
-        consumer = await loop.run_in_executor(executor, Consumer, consumer_config(settings))
+        consumer = await loop.run_in_executor(executor, Consumer, consumer_config(settings, topology.kafka))
         try:
             await loop.run_in_executor(executor, consumer.subscribe, [settings.topics.events])
-            output = OutputProducer(settings.kafka.bootstrap_servers)
+            output = OutputProducer(topology.kafka)
             ingest_loop = IngestLoop(settings, topology.input_partitions, topology.metrics, consumer, output)
             while True:
                 await loop.run_in_executor(executor, ingest_loop.step)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import CollectorRegistry, Gauge
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import watermarks
 
 
@@ -20,10 +21,10 @@ def consumer_lag_gauge(registry: CollectorRegistry) -> Gauge:
     )
 
 
-def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
+def group_lag(kafka: KafkaConnection, group: str, topic: str) -> int | None:
     """Records of ``topic`` the group has not committed yet; None while it has committed nothing
     on a partition that holds records. Does not join the group."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer(kafka.config(**{"group.id": group, "enable.auto.commit": False}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         lag = 0

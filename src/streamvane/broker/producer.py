@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -28,18 +29,13 @@ class ProduceError(TransientError):
 
 @dataclass
 class OutputProducer:
-    bootstrap_servers: str
+    kafka: KafkaConnection
     _producer: Producer = field(init=False)
     _failures: list[KafkaError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "partitioner": "murmur2_random",
-            }
+            self.kafka.config(**{"enable.idempotence": True, "linger.ms": 5, "partitioner": "murmur2_random"})
         )
 
     def _delivered(self, err: KafkaError | None, _msg: Any) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from streamvane.broker.connection import KafkaConnection
+
 
 def headers_of(msg: Message) -> dict[str, bytes]:
     raw = msg.headers() or []
@@ -46,7 +48,7 @@ def watermarks(consumer: Consumer, topic: str, partition: int, patience_s: float
 
 
 def read_to_end(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     from_ms: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -55,7 +57,7 @@ def read_to_end(
     """Messages of every partition from the first at/after ``from_ms`` (None: the beginning; or
     per partition from ``from_offsets``) up to the end offsets seen when reading starts;
     ``progress(done, total)`` after each fetch."""
-    consumer = _reader(bootstrap)
+    consumer = _reader(kafka)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         bounds = {p: watermarks(consumer, topic, p) for p in partitions}
@@ -91,11 +93,11 @@ def read_to_end(
         consumer.close()
 
 
-def history_start(bootstrap: str, topic: str) -> int | None:
+def history_start(kafka: KafkaConnection, topic: str) -> int | None:
     """The earliest time from which ``topic`` still holds every record, or None when it has
     never lost one (every partition still starts at offset 0). Retention or deletion moves a
     partition's start; from the first record it still has on, its history is complete."""
-    consumer = _reader(bootstrap)
+    consumer = _reader(kafka)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         starts: list[int] = []
@@ -120,12 +122,8 @@ def history_start(bootstrap: str, topic: str) -> int | None:
         consumer.close()
 
 
-def _reader(bootstrap: str) -> Consumer:
+def _reader(kafka: KafkaConnection) -> Consumer:
     """A consumer in a throwaway group that never commits: it only looks."""
     return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
+        kafka.config(**{"group.id": f"streamvane-reader-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False})
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from streamvane.broker.preflight import open_kafka
 from streamvane.errors import ConfigError
 from streamvane.settings import Settings
 
@@ -74,7 +75,7 @@ def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
 
 
 def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(open_kafka(settings.kafka).config())
     existing = admin.list_topics(timeout=30).topics
     missing = []
     for spec in topic_specs(settings) if specs is None else specs:
@@ -123,7 +124,7 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 3
 
 def delete_topics(settings: Settings) -> None:
     """Every topic of this settings' topology, and Faust's leader topic (demo and test clean-up)."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(open_kafka(settings.kafka).config())
     names = [spec.name for spec in topic_specs(settings)] + [f"{settings.worker.app_id}-__assignor-__leader"]
     existing = admin.list_topics(timeout=30).topics
     doomed = [name for name in names if name in existing]
@@ -134,7 +135,7 @@ def delete_topics(settings: Settings) -> None:
 
 def partition_count(settings: Settings, topic: str) -> int:
     """How many partitions ``topic`` has now (it must exist)."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(open_kafka(settings.kafka).config())
     metadata = admin.list_topics(topic, timeout=30).topics[topic]
     if metadata.error is not None:
         raise RuntimeError(f"cannot read topic {topic}: {metadata.error}")

@@ -31,6 +31,7 @@ import aiohttp
 import orjson
 from confluent_kafka import Consumer, Message
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.producer import OutputProducer
 from streamvane.clients.genesys_analytics import GenesysAnalytics, GenesysApiError
 from streamvane.feeds.profile import FeedProfile
@@ -56,7 +57,7 @@ Position = tuple[int, int]
 
 @dataclass(frozen=True, slots=True)
 class ReconcilerConfig:
-    bootstrap: str
+    kafka: KafkaConnection
     feed_topic: str
     report_topic: str
     group_id: str
@@ -85,8 +86,8 @@ class ContinuousReconciler:
 
     async def run(self, stop: asyncio.Event) -> None:
         c = self.config
-        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic)
-        producer = OutputProducer(c.bootstrap)
+        consumer = feed_consumer(c.kafka, c.group_id, c.feed_topic)
+        producer = OutputProducer(c.kafka)
         loop = asyncio.get_running_loop()
         last_commit = time.monotonic()
         async with aiohttp.ClientSession() as session:

@@ -15,6 +15,8 @@ import argparse
 import sys
 import time
 
+from streamvane.broker.connection import KafkaConnection
+from streamvane.broker.preflight import open_kafka
 from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.settings import Settings
 
@@ -43,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"close-backfill: {exc}\n")
         return 2
-    if not wait_for_ingest(settings, args.wait_s):
+    kafka = open_kafka(settings.kafka)
+    if not wait_for_ingest(settings, kafka, args.wait_s):
         return 1
-    producer = OutputProducer(settings.kafka.bootstrap_servers)
+    producer = OutputProducer(kafka)
     value = str(until_ms).encode()
     for partition in range(settings.kafka.partitions):
         producer.produce(settings.keyed_topic, value, TICK_KEY, tick_headers(), partition)
@@ -60,12 +63,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def wait_for_ingest(settings: Settings, wait_s: float) -> bool:
+def wait_for_ingest(settings: Settings, kafka: KafkaConnection, wait_s: float) -> bool:
     from streamvane.broker.group_lag import group_lag
 
     deadline = time.monotonic() + wait_s
     group, topic = settings.ingest_group, settings.topics.events
-    while (lag := group_lag(settings.kafka.bootstrap_servers, group, topic)) != 0:
+    while (lag := group_lag(kafka, group, topic)) != 0:
         if time.monotonic() > deadline:
             shown = "no committed offsets" if lag is None else f"lag {lag}"
             sys.stderr.write(

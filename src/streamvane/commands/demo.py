@@ -41,6 +41,8 @@ from typing import Any
 import orjson
 import yaml
 
+from streamvane.broker.connection import KafkaConnection
+from streamvane.broker.preflight import open_kafka
 from streamvane.broker.producer import OutputProducer
 from streamvane.commands.demo_genesys import GenesysStandIn
 from streamvane.commands.demo_view import Clock, DemoView
@@ -104,7 +106,7 @@ def demo_profiles(directory: Path, receiver: str) -> list[FeedProfile]:
 
 
 def _produce(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     spec: SimulationSpec,
     conversations: list[Conversation],
@@ -112,7 +114,7 @@ def _produce(
     stop: threading.Event,
 ) -> None:
     """Produce events paced by event time, keyed by conversationId."""
-    producer = OutputProducer(bootstrap)
+    producer = OutputProducer(kafka)
     for at_ms, line in delivery(spec, conversations):
         if stop.is_set():
             break
@@ -263,7 +265,6 @@ def run(args: argparse.Namespace) -> int:
     settings_file.write_text(yaml.safe_dump(settings_doc, sort_keys=False))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
     env["STREAMVANE_SETTINGS_FILE"] = str(settings_file)
-    env["STREAMVANE_KAFKA__BOOTSTRAP_SERVERS"] = base.kafka.bootstrap_servers
     env.update(genesys_env)
     receiver_log = (args.receiver_log or log_dir / "receiver.jsonl").resolve()
     receiver_log.unlink(missing_ok=True)
@@ -280,7 +281,8 @@ def run(args: argparse.Namespace) -> int:
         inject=wrong_restatement if args.wrong_restatement else None,
     )
     codec = AvroCodec()
-    publisher = OutputProducer(base.kafka.bootstrap_servers)
+    kafka = open_kafka(base.kafka)
+    publisher = OutputProducer(kafka)
 
     def publish(record: FeedRecord) -> None:
         header = [(FINGERPRINT_HEADER, codec.fingerprint.encode())]
@@ -312,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
         children.start("dispatcher", ["dispatch"], env, log_dir)
         children.start("serve", ["serve"], env, log_dir)
         sys.stdout.write(
-            f"streamvane demo: run {run_id}; broker {base.kafka.bootstrap_servers}; receiver {receiver}; "
+            f"streamvane demo: run {run_id}; broker {kafka.describe()}; receiver {receiver}; "
             f"logs in {log_dir}\n"
             f"status page: http://127.0.0.1:{serve_port}/status\n"
             f"read API: http://127.0.0.1:{serve_port}/api/v1/ (bearer token in $STREAMVANE_DEMO_READ_TOKEN "
@@ -329,11 +331,11 @@ def run(args: argparse.Namespace) -> int:
         clock.wall_start_ms = time.time_ns() // 1_000_000
         producer = threading.Thread(
             target=_produce,
-            args=(base.kafka.bootstrap_servers, topics["events"], spec, conversations, clock, stop),
+            args=(kafka, topics["events"], spec, conversations, clock, stop),
             daemon=True,
         )
         producer.start()
-        view.follow(base.kafka.bootstrap_servers, topics, children, args.timeout, publish)
+        view.follow(kafka, topics, children, args.timeout, publish)
         _show_metrics({"worker": worker_metrics_port, "dispatcher": metrics_port})
         _check_read_api(serve_port, genesys_env["STREAMVANE_DEMO_READ_TOKEN"], delivering, receiver_log)
     except (RuntimeError, KeyboardInterrupt) as exc:

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import headers_of
 from streamvane.commands.processes import Children
 from streamvane.feeds.profile import FeedProfile
@@ -83,7 +84,7 @@ class DemoView:
 
     def follow(
         self,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topics: dict[str, str],
         children: Children,
         timeout: float,
@@ -95,11 +96,7 @@ class DemoView:
             topics["reconciliation"],
         )
         consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"demo-view-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "earliest",
-            }
+            kafka.config(**{"group.id": f"demo-view-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest"})
         )
         consumer.subscribe([ledger, feed, reconciliation])
         codec = AvroCodec()

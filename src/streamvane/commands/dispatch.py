@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from streamvane.broker.connection import KafkaConnection
+from streamvane.broker.preflight import open_kafka
 from streamvane.settings import Settings, describe_settings
 
 if TYPE_CHECKING:
@@ -35,13 +37,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.set_defaults(handler=run_receiver)
 
 
-def dispatcher_config(settings: Settings) -> DispatcherConfig:
+def dispatcher_config(settings: Settings, kafka: KafkaConnection) -> DispatcherConfig:
     from streamvane.sinks.dispatcher import DispatcherConfig
     from streamvane.sinks.sender import Topics
 
     t, d = settings.topics, settings.dispatcher
     return DispatcherConfig(
-        bootstrap=settings.kafka.bootstrap_servers,
+        kafka=kafka,
         feed_topic=t.feed_records,
         topics=Topics(t.delivery_ledger, t.dead_letter),
         group_id=d.group_id,
@@ -67,11 +69,12 @@ def run_dispatch(args: argparse.Namespace) -> int:
 
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    kafka = open_kafka(settings.kafka)
     ensure_topics(settings, delivery_topic_specs(settings))
-    config = dispatcher_config(settings)
+    config = dispatcher_config(settings, kafka)
     metrics = DispatcherMetrics()
     try:
-        reconciler = _reconciler(settings, metrics)
+        reconciler = _reconciler(settings, kafka, metrics)
     except ValueError as exc:
         sys.stderr.write(f"dispatch: continuous reconciliation: {exc}\n")
         return 2
@@ -100,7 +103,9 @@ def run_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reconciler(settings: Settings, metrics: DispatcherMetrics) -> ContinuousReconciler | None:
+def _reconciler(
+    settings: Settings, kafka: KafkaConnection, metrics: DispatcherMetrics
+) -> ContinuousReconciler | None:
     """Continuous reconciliation beside the dispatcher, when ``genesys.reconcile_continuously``."""
     from streamvane.clients.genesys_analytics import endpoints
     from streamvane.clients.reconciler import ContinuousReconciler, ReconcilerConfig
@@ -110,7 +115,7 @@ def _reconciler(settings: Settings, metrics: DispatcherMetrics) -> ContinuousRec
         return None
     endpoints(g)
     config = ReconcilerConfig(
-        bootstrap=settings.kafka.bootstrap_servers,
+        kafka=kafka,
         feed_topic=settings.topics.feed_records,
         report_topic=settings.topics.reconciliation,
         group_id=f"{settings.dispatcher.group_id}-reconcile",

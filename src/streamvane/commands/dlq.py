@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 from confluent_kafka import Message
 
+from streamvane.broker.connection import connect
+from streamvane.broker.preflight import open_kafka
 from streamvane.broker.producer import OutputProducer
 from streamvane.broker.topic_reader import headers_of, read_to_end
 from streamvane.broker.topics import delivery_topic_specs, ensure_topics
@@ -74,12 +76,12 @@ class Entry:
 def entries(settings: Settings) -> Iterator[Entry]:
     """Every dead letter with its state (None: waiting)."""
     ensure_topics(settings, delivery_topic_specs(settings))
-    bootstrap = settings.kafka.bootstrap_servers
+    kafka = open_kafka(settings.kafka)
     states: dict[str, dict[str, Any]] = {}
-    for msg in read_to_end(bootstrap, settings.topics.dead_letter_state):
+    for msg in read_to_end(kafka, settings.topics.dead_letter_state):
         if msg.value():
             states[(msg.key() or b"").decode()] = orjson.loads(msg.value() or b"{}")
-    for msg in read_to_end(bootstrap, settings.topics.dead_letter):
+    for msg in read_to_end(kafka, settings.topics.dead_letter):
         yield _entry(msg, states)
 
 
@@ -134,7 +136,7 @@ def run_redrive(args: argparse.Namespace) -> int:
             continue
         chosen.append((entry, Item(record, entry.original, int(entry.context.get("attempts") or 0))))
     newest: dict[str, int] = {}
-    live = existing_records(settings.kafka.bootstrap_servers, settings.topics.feed_records, codec)
+    live = existing_records(connect(settings.kafka), settings.topics.feed_records, codec)
     for key, record in live.items():
         newest[key] = record.revision
     for _, item in chosen:
@@ -181,7 +183,7 @@ class StateWriter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.producer = OutputProducer(settings.kafka.bootstrap_servers)
+        self.producer = OutputProducer(connect(settings.kafka))
 
     def mark(self, entry: Entry, state: str, result: str, **extra: Any) -> None:
         doc = {"state": state, "result": str(result), "atMs": time.time_ns() // 1_000_000, **extra}

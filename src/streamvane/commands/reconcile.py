@@ -22,6 +22,7 @@ import aiohttp
 import orjson
 from confluent_kafka import KafkaException
 
+from streamvane.broker.preflight import open_kafka
 from streamvane.clients.genesys_analytics import GenesysAnalytics, GenesysApiError
 from streamvane.feeds.mapping import Stats
 from streamvane.feeds.profile import FeedProfile
@@ -87,7 +88,7 @@ def _feed(settings: Settings, profile_id: str) -> dict[CellKey, Stats]:
     from streamvane.commands.replay import existing_records
     from streamvane.records.avro import AvroCodec
 
-    live = existing_records(settings.kafka.bootstrap_servers, settings.topics.feed_records, AvroCodec())
+    live = existing_records(open_kafka(settings.kafka), settings.topics.feed_records, AvroCodec())
     return records_as_cells(live.values(), profile_id)
 
 

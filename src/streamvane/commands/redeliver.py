@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from streamvane.broker.connection import connect
 from streamvane.broker.producer import OutputProducer
 from streamvane.commands.progress import Progress
 from streamvane.feeds.delivery_result import Result
@@ -76,7 +77,7 @@ async def _send_all(
     limits: Limits,
     after_each: Callable[[Item, Result], None] | None,
 ) -> int:
-    producer = OutputProducer(settings.kafka.bootstrap_servers)
+    producer = OutputProducer(connect(settings.kafka))
     topics = Topics(settings.topics.delivery_ledger, settings.topics.dead_letter)
     results: Counter[str] = Counter()
     progress = Progress(f"{source}: intervals sent")

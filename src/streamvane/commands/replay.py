@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 from confluent_kafka import Producer
 
+from streamvane.broker.connection import KafkaConnection
+from streamvane.broker.preflight import open_kafka
 from streamvane.broker.topic_reader import headers_of, history_start, read_to_end
 from streamvane.commands.progress import Progress
 from streamvane.kpi.intervals import format_instant, parse_instant
@@ -56,7 +58,9 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterator[tuple[bytes, int | None]]:
+def _read_topic(
+    kafka: KafkaConnection, topic: str, from_ms: int, label: str
+) -> Iterator[tuple[bytes, int | None]]:
     """(value, Kafka timestamp ms) of ``topic`` from the first record timestamped at/after
     ``from_ms`` to its current end. The timestamp bounds each event's time as in the worker."""
     progress = Progress(label)
@@ -66,16 +70,16 @@ def _read_topic(bootstrap: str, topic: str, from_ms: int, label: str) -> Iterato
         done_total[:] = [done, total]
         progress.update(done, total)
 
-    for msg in read_to_end(bootstrap, topic, from_ms, shown):
+    for msg in read_to_end(kafka, topic, from_ms, shown):
         _, timestamp = msg.timestamp()
         yield msg.value() or b"", timestamp if timestamp > 0 else None
     progress.update(done_total[0], done_total[1], force=True)
 
 
-def existing_records(bootstrap: str, topic: str, codec: AvroCodec) -> dict[str, FeedRecord]:
+def existing_records(kafka: KafkaConnection, topic: str, codec: AvroCodec) -> dict[str, FeedRecord]:
     """The live (latest) record per compaction key of the feed-record topic."""
     latest: dict[str, FeedRecord] = {}
-    for msg in read_to_end(bootstrap, topic):
+    for msg in read_to_end(kafka, topic):
         record = codec.decode(msg.value() or b"", headers_of(msg)[FINGERPRINT_HEADER].decode())
         latest[record.compaction_key] = record
     return latest
@@ -94,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     start_ms = base.start_of(from_ms - round(args.lookback * 3_600_000))
     closing = closing_policy(settings.profiles)
     tick_ms = to_ms + max(p.grace_ms for p in settings.profiles) + settings.worker.max_delivery_delay_ms
-    bootstrap, codec = settings.kafka.bootstrap_servers, AvroCodec()
-    kept_from = history_start(bootstrap, settings.topics.events)
+    kafka, codec = open_kafka(settings.kafka), AvroCodec()
+    kept_from = history_start(kafka, settings.topics.events)
     if kept_from is not None and kept_from > start_ms:
         kept = "no history at all" if kept_from >= 2**62 else f"history only from {format_instant(kept_from)}"
         sys.stderr.write(
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             "included); a recompute from fewer events would restate correct intervals with smaller numbers\n"
         )
         return 2
-    events = _read_topic(bootstrap, settings.topics.events, start_ms, "replay: events read")
+    events = _read_topic(kafka, settings.topics.events, start_ms, "replay: events read")
     recomputed = recompute(
         events,
         settings.profiles,
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         tick_ms,
         settings.worker.max_delivery_delay_ms,
     )
-    existing = existing_records(bootstrap, settings.topics.feed_records, codec)
+    existing = existing_records(kafka, settings.topics.feed_records, codec)
     result = reconcile(recomputed, existing, from_ms, to_ms)
     sys.stdout.write(
         f"replay recompute {format_instant(from_ms)} – {format_instant(to_ms)}: "
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.dry_run:
         return 0
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer(kafka.config(**{"enable.idempotence": True}))
     header = [(FINGERPRINT_HEADER, codec.fingerprint.encode())]
     for record in [*result.restated, *result.new]:
         producer.produce(
@@ -181,7 +185,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         (
             record
             for record in existing_records(
-                settings.kafka.bootstrap_servers, settings.topics.feed_records, codec
+                open_kafka(settings.kafka), settings.topics.feed_records, codec
             ).values()
             if record.profile_id == profile.id and from_ms <= record.interval_start_ms < to_ms
         ),

@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 
+from streamvane.broker.preflight import open_kafka
 from streamvane.settings import Settings
 
 
@@ -34,12 +35,12 @@ def run(args: argparse.Namespace) -> int:
     except SecretUnavailableError as exc:
         sys.stderr.write(f"serve: serve.token: {exc}\n")
         return 2
-    t, bootstrap = settings.topics, settings.kafka.bootstrap_servers
+    t, kafka = settings.topics, open_kafka(settings.kafka)
     model = ReadModel(
-        bootstrap, ViewTopics(t.feed_records, t.delivery_ledger, t.reconciliation, settings.partials_topic)
+        kafka, ViewTopics(t.feed_records, t.delivery_ledger, t.reconciliation, settings.partials_topic)
     )
     lags = LagWatcher(
-        bootstrap, [(settings.ingest_group, t.events), (settings.dispatcher.group_id, t.feed_records)]
+        kafka, [(settings.ingest_group, t.events), (settings.dispatcher.group_id, t.feed_records)]
     )
     model.start()
     lags.start()

@@ -15,6 +15,8 @@ import time
 import orjson
 from confluent_kafka import KafkaException
 
+from streamvane.broker.connection import KafkaConnection
+from streamvane.broker.preflight import open_kafka
 from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.sla import SlaReport, judge, outcomes_from_ledger
 from streamvane.kpi.intervals import format_instant, parse_instant
@@ -45,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
         profile = settings.profile(args.profile)
         from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
         as_of_ms = parse_instant(args.as_of) if args.as_of else time.time_ns() // 1_000_000
-        bootstrap = settings.kafka.bootstrap_servers
+        kafka = open_kafka(settings.kafka)
         entries = (
-            orjson.loads(m.value() or b"{}") for m in read_to_end(bootstrap, settings.topics.delivery_ledger)
+            orjson.loads(m.value() or b"{}") for m in read_to_end(kafka, settings.topics.delivery_ledger)
         )
         outcomes = outcomes_from_ledger(entries, profile.id)
-        emitted = _emitted(bootstrap, settings.topics.feed_records, profile.id)
+        emitted = _emitted(kafka, settings.topics.feed_records, profile.id)
     except (KeyError, ValueError, KafkaException) as exc:
         sys.stderr.write(f"sla report: {exc}\n")
         return 2
@@ -69,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.total.met else 1
 
 
-def _emitted(bootstrap: str, topic: str, profile_id: str) -> set[int]:
+def _emitted(kafka: KafkaConnection, topic: str, profile_id: str) -> set[int]:
     """Interval starts of the profile that the feed topic holds a record for (from the keys)."""
-    keys = (parse_compaction_key((msg.key() or b"").decode()) for msg in read_to_end(bootstrap, topic))
+    keys = (parse_compaction_key((msg.key() or b"").decode()) for msg in read_to_end(kafka, topic))
     return {key[1] for key in keys if key is not None and key[0] == profile_id}
 
 

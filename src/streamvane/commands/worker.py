@@ -32,14 +32,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from streamvane.agents import assemble, correlate, ingest
+    from streamvane.broker.preflight import open_kafka
     from streamvane.broker.topics import ensure_topics, partition_count
+    from streamvane.clients.kafka_oauth import KafkaTokenProvider
     from streamvane.topology.app import create_topology
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: every thread's stack
     settings = Settings()
     sys.stderr.write(f"worker: KPI settings {settings.kpi.fingerprint} (every feed record carries it)\n")
+    kafka = open_kafka(settings.kafka)
+    sys.stderr.write(f"worker: Kafka {kafka.describe()}\n")
     ensure_topics(settings)
-    topology = create_topology(settings, partition_count(settings, settings.topics.events))
+    tokens = KafkaTokenProvider(kafka) if kafka.security.sasl_mechanism == "OAUTHBEARER" else None
+    topology = create_topology(settings, partition_count(settings, settings.topics.events), kafka, tokens)
     ingest.register(topology)
     correlate.register(topology)
     assemble.register(topology)

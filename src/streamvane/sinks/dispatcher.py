@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.producer import OutputProducer
 from streamvane.broker.topic_reader import read_to_end
 from streamvane.feeds.delivery_result import Result
@@ -52,7 +53,7 @@ class LaneCrashedError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class DispatcherConfig:
-    bootstrap: str
+    kafka: KafkaConnection
     feed_topic: str
     topics: Topics
     group_id: str
@@ -111,8 +112,8 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         self.progress = await loop.run_in_executor(None, self._read_progress)
         self.resumed = True
-        consumer = feed_consumer(c.bootstrap, c.group_id, c.feed_topic, c.session_timeout_s, self._on_assign)
-        producer = self._producer = OutputProducer(c.bootstrap)
+        consumer = feed_consumer(c.kafka, c.group_id, c.feed_topic, c.session_timeout_s, self._on_assign)
+        producer = self._producer = OutputProducer(c.kafka)
         async with http_session() as session:
             self.sender = RecordSender(
                 self.profiles,
@@ -155,7 +156,7 @@ class Dispatcher:
         if not self.config.progress_topic:
             return out
         keys = {progress_key(self.config.group_id, p.id): p.id for p in self.profiles}
-        for msg in read_to_end(self.config.bootstrap, self.config.progress_topic):
+        for msg in read_to_end(self.config.kafka, self.config.progress_topic):
             profile_id = keys.get(msg.key() or b"")
             if profile_id is not None and msg.value():
                 out[profile_id] = ProfileProgress.decode(msg.value() or b"{}")

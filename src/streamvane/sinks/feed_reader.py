@@ -8,11 +8,12 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.sinks.offsets import OffsetTracker
 
 
 def feed_consumer(
-    bootstrap: str,
+    kafka: KafkaConnection,
     group_id: str,
     topic: str,
     session_timeout_s: float = 10.0,
@@ -21,13 +22,14 @@ def feed_consumer(
     """Subscribed to ``topic``; a new group starts at the earliest record. ``on_assign`` hears of
     each assignment (and, with an empty list, of a revocation)."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group_id,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": int(session_timeout_s * 1000),
-        }
+        kafka.config(
+            **{
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": int(session_timeout_s * 1000),
+            }
+        )
     )
     if on_assign is None:
         consumer.subscribe([topic])

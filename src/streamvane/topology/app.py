@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka.abc import AbstractTokenProvider
 
+from streamvane.broker.connection import KafkaConnection, connect
 from streamvane.broker.producer import OutputProducer
 from streamvane.settings import Settings
+from streamvane.topology.credentials import faust_credentials
 from streamvane.topology.metrics import WorkerMetrics
 
 TICK_KEY = b"\x00streamvane.tick"
@@ -58,6 +61,7 @@ class Topology:
 
     app: faust.App
     settings: Settings
+    kafka: KafkaConnection
     keyed: Any
     partials: Any
     state: Any
@@ -78,14 +82,23 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> An
     )
 
 
-def create_topology(settings: Settings, input_partitions: int) -> Topology:
-    """The app over ``settings``; the event topic has ``input_partitions`` (markers name each)."""
+def create_topology(
+    settings: Settings,
+    input_partitions: int,
+    kafka: KafkaConnection | None = None,
+    token_provider: AbstractTokenProvider | None = None,
+) -> Topology:
+    """The app over ``settings``; the event topic has ``input_partitions`` (markers name each).
+    ``kafka``: the resolved connection (default: from ``settings.kafka``); ``token_provider``
+    serves OAUTHBEARER."""
     worker = settings.worker
+    kafka = kafka or connect(settings.kafka)
     n = settings.kafka.partitions
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         worker.app_id,
-        broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
+        broker=[f"kafka://{server}" for server in kafka.bootstrap.split(",")],
+        broker_credentials=faust_credentials(kafka, token_provider),
         store="streamvane://",
         Table="streamvane.tables.batch_table:BatchTable",
         datadir=str(settings.state_dir),
@@ -112,11 +125,12 @@ def create_topology(settings: Settings, input_partitions: int) -> Topology:
     return Topology(
         app=app,
         settings=settings,
+        kafka=kafka,
         keyed=_raw_topic(app, settings.keyed_topic, partitions=n),
         partials=_raw_topic(app, settings.partials_topic, partitions=1),
         state=app.Table("correlation-state", partitions=n, help="per-partition KPI state", **table_kwargs),
         assembly=app.Table("assembly-state", partitions=1, help="partials awaiting assembly", **table_kwargs),
-        output=OutputProducer(settings.kafka.bootstrap_servers),
+        output=OutputProducer(kafka),
         metrics=WorkerMetrics(),
         input_partitions=input_partitions,
     )

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.group_lag import group_lag
 from streamvane.feeds.interval_status import IntervalCell
 from streamvane.feeds.profile import FeedProfile
@@ -50,8 +51,10 @@ class LagWatcher:
     """Consumer lag per (group, topic), refreshed in a thread every ``every_s`` (reading it
     costs broker round trips; the page must not wait for them)."""
 
-    def __init__(self, bootstrap: str, watched: Sequence[tuple[str, str]], every_s: float = 10.0) -> None:
-        self.bootstrap, self.watched, self.every_s = bootstrap, list(watched), every_s
+    def __init__(
+        self, kafka: KafkaConnection, watched: Sequence[tuple[str, str]], every_s: float = 10.0
+    ) -> None:
+        self.kafka, self.watched, self.every_s = kafka, list(watched), every_s
         self.lags: dict[str, int | None] = {f"{g} / {t}": None for g, t in self.watched}
 
     def start(self) -> LagWatcher:
@@ -62,7 +65,7 @@ class LagWatcher:
         while True:
             for group, topic in self.watched:
                 try:
-                    self.lags[f"{group} / {topic}"] = group_lag(self.bootstrap, group, topic)
+                    self.lags[f"{group} / {topic}"] = group_lag(self.kafka, group, topic)
                 except Exception:  # noqa: BLE001 (an unreadable lag is shown as unknown)
                     self.lags[f"{group} / {topic}"] = None
             time.sleep(self.every_s)

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import headers_of, watermarks
 from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.interval_status import IntervalStatus
@@ -41,7 +42,7 @@ class ViewTopics:
 
 @dataclass
 class ReadModel:
-    bootstrap: str
+    kafka: KafkaConnection
     topics: ViewTopics
     status: IntervalStatus = field(default_factory=IntervalStatus)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,12 +67,13 @@ class ReadModel:
 
     def _follow(self) -> None:
         consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"streamvane-serve-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": False,
-            }
+            self.kafka.config(
+                **{
+                    "group.id": f"streamvane-serve-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "enable.partition.eof": False,
+                }
+            )
         )
         codec = AvroCodec()
         try:

@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from streamvane.agents.ingest import IngestLoop, consumer_config
+from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.producer import ProduceError
 from streamvane.settings import Settings
 from streamvane.stages.bundles import decode
@@ -153,6 +154,6 @@ def test_ticks_advance_idle_partitions_only() -> None:
 
 def test_the_ingest_group_is_the_app_ids_own_and_static_membership_follows_the_instance() -> None:
     settings = Settings(worker={"app_id": "wfm-prod", "instance_id": "worker-0"})
-    config = consumer_config(settings)
+    config = consumer_config(settings, KafkaConnection.plaintext(settings.kafka.bootstrap_servers))
     assert (config["group.id"], config["group.instance.id"]) == ("wfm-prod-ingest", "worker-0-ingest")
     assert config["enable.auto.commit"] is False

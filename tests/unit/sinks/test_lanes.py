@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
+from streamvane.broker.connection import KafkaConnection
 from streamvane.sinks.dispatcher import Dispatcher, DispatcherConfig, LaneCrashedError
 from streamvane.sinks.sender import Topics
 
 
 def test_a_crashed_lane_stops_the_dispatcher() -> None:
-    dispatcher = Dispatcher(DispatcherConfig("127.0.0.1:1", "feed", Topics("ledger", "dlq"), "group"), [])
+    dispatcher = Dispatcher(
+        DispatcherConfig(KafkaConnection.plaintext("127.0.0.1:1"), "feed", Topics("ledger", "dlq"), "group"),
+        [],
+    )
 
     async def broken() -> None:
         raise KeyError("a bug")
