@@ -16,7 +16,7 @@
 # Environment (all optional):
 #   STREAMVANE_KAFKA_PORT       broker port on 127.0.0.1 (default 19092; controller uses port + 1)
 #   STREAMVANE_KAFKA_CACHE      where the jars are cached (default ~/.cache/streamvane/kafka)
-#   STREAMVANE_KAFKA_DATA       data, logs, pid file (default <repo>/.kafka)
+#   STREAMVANE_KAFKA_DATA       data, logs, pid file (default <repo>/.kafka, or .kafka-PORT on another port)
 #   STREAMVANE_KAFKA_HEAP       JVM heap (default 512m)
 #   STREAMVANE_KAFKA_READY_TIMEOUT  seconds to wait for the broker (default 60)
 set -euo pipefail
@@ -29,7 +29,9 @@ controller_port="$((port + 1))"
 secure_port="$((port + 2))"
 cache="${STREAMVANE_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/streamvane/kafka}"
 libs="$cache/$kafka_version/libs"
-data="${STREAMVANE_KAFKA_DATA:-$repo/.kafka}"
+default_data="$repo/.kafka"
+[ "$port" = 19092 ] || default_data="$repo/.kafka-$port"  # one broker per port, each with its own data
+data="${STREAMVANE_KAFKA_DATA:-$default_data}"
 pidfile="$data/kafka.pid"
 logfile="$data/kafka.out"
 props="$data/server.properties"

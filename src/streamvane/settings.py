@@ -351,6 +351,16 @@ class Settings(BaseSettings):
         return f"{self.worker.app_id}-ingest"
 
     @property
+    def reconcile_group(self) -> str:
+        """Continuous reconciliation's consumer group on the feed-record topic."""
+        return f"{self.dispatcher.group_id}-reconcile"
+
+    @property
+    def consumer_groups(self) -> list[str]:
+        """Every consumer group this settings' processes commit offsets in."""
+        return [self.worker.app_id, self.ingest_group, self.dispatcher.group_id, self.reconcile_group]
+
+    @property
     def state_dir(self) -> Path:
         """Local table state of this app id (RocksDB): never shared with another app id."""
         return self.data_dir / self.worker.app_id

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support import kafka
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
 
@@ -44,6 +46,10 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    run_id = re.search(r"^streamvane demo: run (\w+);", done.stdout, re.M)
+    assert run_id is not None
+    left = [group for group in kafka.consumer_groups(kafka_bootstrap) if run_id[1] in group]
+    assert left == [], "no consumer group of the run outlives the demo"
     assert "12/12 intervals delivered, 12 validated by the receiver, 12 equal to ground truth" in done.stdout
     assert "DIFFERENT" not in done.stdout
     assert "12/12 intervals reconciled with Genesys within tolerance" in done.stdout

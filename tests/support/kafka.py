@@ -180,3 +180,15 @@ def secure_listener() -> SecureListener:
         password_file=sasl / "password",
         client_properties=properties,
     )
+
+
+def consumer_groups(bootstrap: str) -> list[str]:
+    """Every consumer group the broker knows, as the real `kafka-consumer-groups --list` prints."""
+    out = subprocess.run(
+        [str(KAFKA_SH), "consumer-groups", "--bootstrap-server", bootstrap, "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]

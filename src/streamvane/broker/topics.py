@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from streamvane.broker.preflight import open_kafka
@@ -122,8 +122,11 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 3
         time.sleep(0.2)
 
 
-def delete_topics(settings: Settings) -> None:
-    """Every topic of this settings' topology, and Faust's leader topic (demo and test clean-up)."""
+def delete_topology(settings: Settings, groups_within_s: float = 45.0) -> list[str]:
+    """Every topic of this settings' topology, Faust's leader topic and every consumer group
+    (demo and test clean-up: a run leaves nothing behind). A group is deleted once its last member
+    has left (a stopped worker's may take its session timeout); returns the groups still there
+    after ``groups_within_s``."""
     admin = AdminClient(open_kafka(settings.kafka).config())
     names = [spec.name for spec in topic_specs(settings)] + [f"{settings.worker.app_id}-__assignor-__leader"]
     existing = admin.list_topics(timeout=30).topics
@@ -131,6 +134,24 @@ def delete_topics(settings: Settings) -> None:
     if doomed:
         for future in admin.delete_topics(doomed, operation_timeout=30).values():
             future.result(timeout=60)
+    return _delete_groups(admin, settings.consumer_groups, groups_within_s)
+
+
+def _delete_groups(admin: AdminClient, groups: list[str], within_s: float) -> list[str]:
+    deadline = time.monotonic() + within_s
+    left = list(groups)
+    while left:
+        for group, future in admin.delete_consumer_groups(left, request_timeout=10).items():
+            try:
+                future.result()
+                left.remove(group)
+            except KafkaException as exc:
+                if exc.args and exc.args[0].code() == KafkaError.GROUP_ID_NOT_FOUND:
+                    left.remove(group)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(1.0)
+    return left
 
 
 def partition_count(settings: Settings, topic: str) -> int:

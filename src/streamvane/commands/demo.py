@@ -41,11 +41,11 @@ from typing import Any
 import orjson
 import yaml
 
-from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.preflight import open_kafka
 from streamvane.broker.producer import OutputProducer
 from streamvane.commands.demo_genesys import GenesysStandIn
-from streamvane.commands.demo_view import Clock, DemoView
+from streamvane.commands.demo_view import DemoView
+from streamvane.commands.event_feed import Clock, produce_paced
 from streamvane.commands.processes import Children, free_port, wait_for_line
 from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.loader import load_profiles_dir
@@ -54,8 +54,7 @@ from streamvane.kpi.intervals import format_instant, parse_instant
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord, idempotency_key
 from streamvane.settings import Settings
-from streamvane.simulator.contact_center import Conversation, simulate
-from streamvane.simulator.events import delivery
+from streamvane.simulator.contact_center import simulate
 from streamvane.simulator.spec import SimulationSpec
 from streamvane.simulator.truth import ground_truth
 
@@ -103,28 +102,6 @@ def demo_profiles(directory: Path, receiver: str) -> list[FeedProfile]:
             endpoint = endpoint.model_copy(update={"url": receiver + path, "auth": auth})
         out.append(profile.model_copy(update={"endpoint": endpoint}))
     return out
-
-
-def _produce(
-    kafka: KafkaConnection,
-    topic: str,
-    spec: SimulationSpec,
-    conversations: list[Conversation],
-    clock: Clock,
-    stop: threading.Event,
-) -> None:
-    """Produce events paced by event time, keyed by conversationId."""
-    producer = OutputProducer(kafka)
-    for at_ms, line in delivery(spec, conversations):
-        if stop.is_set():
-            break
-        delay = (clock.wall_ms(at_ms) - time.time_ns() / 1e6) / 1000
-        if delay > 0:
-            producer.poll(0)
-            stop.wait(delay)
-        key = line[line.find(b'"conversationId":"') + 18 :].split(b'"', 1)[0]
-        producer.produce(topic, line, key)
-    producer.flush_now(30)
 
 
 def wrong_restatement(record: FeedRecord, extra_offered: int = 5) -> FeedRecord:
@@ -330,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(view.header())
         clock.wall_start_ms = time.time_ns() // 1_000_000
         producer = threading.Thread(
-            target=_produce,
+            target=produce_paced,
             args=(kafka, topics["events"], spec, conversations, clock, stop),
             daemon=True,
         )
@@ -346,9 +323,11 @@ def run(args: argparse.Namespace) -> int:
         genesys.close()
         if not args.keep:
             shutil.rmtree(log_dir / "state", ignore_errors=True)
-            from streamvane.broker.topics import delete_topics
+            from streamvane.broker.topics import delete_topology
 
             with contextlib.suppress(Exception):
-                delete_topics(demo_settings)
+                left = delete_topology(demo_settings)
+                if left:
+                    sys.stdout.write(f"streamvane demo: consumer groups still in use, not deleted: {left}\n")
     valid = view.receiver_check(receiver_log)
     return view.summary(grace / args.speedup / 1000, valid)

@@ -48,6 +48,7 @@ def receiver_app(profiles: Sequence[FeedProfile], log_path: Path | None = None) 
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app["state"] = state
     app.router.add_post("/oauth/token", _token)
+    app.router.add_get("/healthz", _healthz)
     app.router.add_route("*", "/{tail:.*}", _receive)
 
     async def close_log(_: web.Application) -> None:
@@ -141,3 +142,8 @@ async def _receive(request: web.Request) -> web.Response:
         state.seen_keys[key] = len(state.accepted)
         state.accepted.append(entry)
     return web.json_response({"status": "accepted", "duplicate": duplicate})
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    """Liveness for a container healthcheck; not a delivery, so not logged."""
+    return web.Response(text="ok\n")

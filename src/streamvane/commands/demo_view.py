@@ -22,6 +22,7 @@ from confluent_kafka import Consumer
 
 from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.topic_reader import headers_of
+from streamvane.commands.event_feed import Clock
 from streamvane.commands.processes import Children
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import local_iso
@@ -30,18 +31,6 @@ from streamvane.kpi.intervals import format_instant
 from streamvane.kpi.service_level import with_service_level
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
-
-
-@dataclass
-class Clock:
-    """Simulated time ↔ wall time: the producer runs ``speedup`` simulated ms per real ms."""
-
-    sim_start_ms: int
-    speedup: float
-    wall_start_ms: int = 0
-
-    def wall_ms(self, sim_ms: int) -> float:
-        return self.wall_start_ms + (sim_ms - self.sim_start_ms) / self.speedup
 
 
 @dataclass
@@ -96,7 +85,13 @@ class DemoView:
             topics["reconciliation"],
         )
         consumer = Consumer(
-            kafka.config(**{"group.id": f"demo-view-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest"})
+            kafka.config(
+                **{
+                    "group.id": f"demo-view-{feed}-{uuid.uuid4().hex[:8]}",
+                    "auto.offset.reset": "earliest",
+                    "enable.auto.commit": False,  # it only watches: no group outlives the demo
+                }
+            )
         )
         consumer.subscribe([ledger, feed, reconciliation])
         codec = AvroCodec()

@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=run_dispatch)
     r = sub.add_parser("receiver", help="run a local WFM receiver that validates and logs payloads")
+    r.add_argument("--host", default="127.0.0.1", help="address to bind (a container: 0.0.0.0)")
     r.add_argument("--port", type=int, default=8787)
     r.add_argument("--profiles-dir", type=Path, default=Path("profiles"))
     r.add_argument("--log", type=Path, help="append every request as a JSON line here")
@@ -118,7 +119,7 @@ def _reconciler(
         kafka=kafka,
         feed_topic=settings.topics.feed_records,
         report_topic=settings.topics.reconciliation,
-        group_id=f"{settings.dispatcher.group_id}-reconcile",
+        group_id=settings.reconcile_group,
         settle_ms=round(g.reconcile_after_s * 1000),
     )
     return ContinuousReconciler(config, g, settings.profiles, metrics)
@@ -131,5 +132,5 @@ def run_receiver(args: argparse.Namespace) -> int:
     from streamvane.feeds.loader import load_profiles_dir
 
     app = receiver_app(load_profiles_dir(args.profiles_dir), args.log)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0
