@@ -8,8 +8,9 @@
 #   dev/kafka/kafka.sh consumer-groups ...  # the real kafka-consumer-groups tool
 #
 # Two client listeners, as a managed Kafka has one: PLAINTEXT on the port, and SASL_SSL on
-# port + 2 (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN over TLS). Start-up makes, once, a CA and the
-# broker's certificate (for 127.0.0.1 and localhost) in <data>/tls/, the SCRAM user 'streamvane'
+# port + 2 (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN and OAUTHBEARER over TLS; OAUTHBEARER with Kafka's
+# unsecured-JWT validator, so a test's token endpoint can issue tokens without a key). Start-up
+# makes, once, a CA and the broker's certificate (for 127.0.0.1 and localhost) in <data>/tls/, the SCRAM user 'streamvane'
 # with a random password in <data>/sasl/password (mode 600), and <data>/sasl/client.properties
 # for the Java tools (`consumer-groups --command-config "$(kafka.sh client-properties)"`).
 #
@@ -89,7 +90,8 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$secure_po
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$(cat "$sasl/password")";

@@ -184,6 +184,12 @@ class WorkerSettings(BaseModel):
     session_timeout_s: float = Field(
         30.0, ge=6, description="Consumer group session timeout: how soon a dead worker's partitions move."
     )
+    progress_log_s: float = Field(
+        30.0,
+        ge=0,
+        description="Log a line of totals (events, applied, partials, records, watermark) this often "
+        "(0: off).",
+    )
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Serve /metrics, /healthz and /readyz on metrics_host:PORT (0: off)."
     )

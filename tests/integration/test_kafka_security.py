@@ -23,7 +23,7 @@ from streamvane.simulator.spec import SimulationSpec
 from tests.support import kafka
 from tests.support.dispatcher import DispatchRun
 from tests.support.expectations import record_cells
-from tests.support.http_servers import ScriptedEndpoint, ok
+from tests.support.http_servers import JwtTokenServer, ScriptedEndpoint, ok
 from tests.support.worker import WorkerRun
 
 pytestmark = pytest.mark.integration
@@ -164,3 +164,66 @@ def test_a_missing_ca_file_is_named_before_anything_connects(
     done = streamvane(env, "worker", timeout=30)
     assert done.returncode == 2
     assert f"kafka.security.ca_file: {tmp_path / 'missing-ca.pem'} does not exist" in done.stderr, done.stderr
+
+
+def test_oauthbearer_tokens_from_an_oidc_endpoint_serve_faust_and_confluent_kafka_alike(
+    kafka_bootstrap: str, secure: kafka.SecureListener, tmp_path: Path
+) -> None:
+    """OAUTHBEARER: librdkafka fetches its own token (``sasl.oauthbearer.method=oidc``), Faust's
+    aiokafka clients get theirs from our provider; both with the client-credentials grant."""
+    tokens = JwtTokenServer("oidc-secret-41d2", client_id="streamvane")
+    run = tmp_path.name[-20:].replace("_", "-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
+    env.update(
+        STREAMVANE_KAFKA__BOOTSTRAP_SERVERS=secure.bootstrap,
+        STREAMVANE_KAFKA__SECURITY__PROTOCOL="SASL_SSL",
+        STREAMVANE_KAFKA__SECURITY__SASL_MECHANISM="OAUTHBEARER",
+        STREAMVANE_KAFKA__SECURITY__CA_FILE=str(secure.ca_file),
+        STREAMVANE_KAFKA__SECURITY__OAUTH__TYPE="oauth2",
+        STREAMVANE_KAFKA__SECURITY__OAUTH__TOKEN_URL=tokens.url + "/token",
+        STREAMVANE_KAFKA__SECURITY__OAUTH__CLIENT_ID="streamvane",
+        STREAMVANE_KAFKA__SECURITY__OAUTH__CLIENT_SECRET__ENV="SV_OIDC_SECRET",
+        SV_OIDC_SECRET="oidc-secret-41d2",
+        STREAMVANE_WORKER__APP_ID=f"sv-oauth-{run}",
+        STREAMVANE_DATA_DIR=str(tmp_path / "state"),
+        **{f"STREAMVANE_TOPICS__{t.upper()}": f"test.{t}.oauth-{run}" for t in TOPICS},
+    )
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        listed = streamvane(env, "dlq", "list", timeout=60)
+        assert listed.returncode == 0 and "dlq: 0 entries" in listed.stderr, listed.stderr
+        assert tokens.requests >= 1, "librdkafka asked the token endpoint"
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "streamvane", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 90
+        while "[^Worker]: Ready" not in log.read_text() and time.monotonic() < deadline:
+            assert worker.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+        text = log.read_text()
+        assert "[^Worker]: Ready" in text, text[-3000:]
+        assert "Authenticated via OAUTHBEARER" in text, "Faust's aiokafka clients authenticated"
+        assert "oidc-secret-41d2" not in text
+        env["SV_OIDC_SECRET"] = "a-wrong-client-secret"
+        refused = streamvane(env, "dlq", "list", timeout=60)
+        assert refused.returncode == 2, refused.stderr
+        assert "refused the connection: Failed to acquire SASL OAUTHBEARER token" in refused.stderr
+        assert "a-wrong-client-secret" not in refused.stderr + refused.stdout
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=60)
+        tokens.close()
+        app = env["STREAMVANE_WORKER__APP_ID"]
+        internal = [f"{app}-{t}-changelog" for t in ("correlation-state", "assembly-state")]
+        kafka.delete_topics(
+            kafka_bootstrap,
+            [env[f"STREAMVANE_TOPICS__{t.upper()}"] for t in TOPICS]
+            + internal
+            + [f"{app}-__assignor-__leader"],
+        )
+
+
+TOPICS = ("events", "keyed", "quarantine", "partials", "feed_records", "dead_letter", "dead_letter_state")

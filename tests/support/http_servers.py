@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from streamvane.commands.processes import free_port
@@ -131,4 +132,20 @@ class TokenServer(ScriptedEndpoint):
             or form.get("grant_type") != "client_credentials"
         ):
             return web.json_response({"error": "invalid_client"}, status=401)
-        return web.json_response({"access_token": self.token, "token_type": "Bearer", "expires_in": 3600})
+        return web.json_response({"access_token": self.issue(), "token_type": "Bearer", "expires_in": 3600})
+
+    def issue(self) -> str:
+        return self.token
+
+
+class JwtTokenServer(TokenServer):
+    """The same, issuing unsigned JWTs (``alg: none``, subject ``sub``, one hour): what Kafka's
+    unsecured OAUTHBEARER validator (the dev broker's) accepts, and what an identity provider's
+    tokens look like to a client."""
+
+    def issue(self) -> str:
+        def part(doc: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(orjson.dumps(doc)).decode().rstrip("=")
+
+        now = int(time.time())
+        return f"{part({'alg': 'none'})}.{part({'sub': 'streamvane', 'iat': now, 'exp': now + 3600})}."

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamvane.agents import assemble, correlate, ingest
+    from streamvane.agents import assemble, correlate, ingest, progress_log
     from streamvane.broker.preflight import open_kafka
     from streamvane.broker.topics import ensure_topics, partition_count
     from streamvane.clients.kafka_oauth import KafkaTokenProvider
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     ingest.register(topology)
     correlate.register(topology)
     assemble.register(topology)
+    progress_log.register(topology)
     if settings.worker.metrics_port:
         probes = ProbeServer(
             settings.worker.metrics_host,

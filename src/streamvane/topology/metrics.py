@@ -7,6 +7,7 @@ is set. Names are prefixed ``streamvane_``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -55,3 +56,36 @@ class WorkerMetrics:
             registry=r,
         )
         self.consumer_lag = consumer_lag_gauge(r)
+
+    def summary(self) -> str:
+        """One line of the totals so far, for the worker's periodic progress log: whether each
+        stage moves (events in, bundles, applied, partials, records) and how far event time is."""
+
+        def total(name: str) -> int:
+            samples = [
+                s.value
+                for m in self.registry.collect()
+                if m.name == name
+                for s in m.samples
+                if s.name == f"{name}_total"
+            ]
+            return int(sum(samples))
+
+        marks = [
+            s.value
+            for m in self.registry.collect()
+            if m.name == "streamvane_watermark_timestamp_seconds"
+            for s in m.samples
+        ]
+        lag = [
+            s.value for m in self.registry.collect() if m.name == "streamvane_consumer_lag" for s in m.samples
+        ]
+        watermark = (
+            datetime.fromtimestamp(min(marks), UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if marks else "none yet"
+        )
+        return (
+            f"events in {total('streamvane_events_in')}, ingest lag {int(sum(lag)) if lag else 'unknown'}, "
+            f"bundles {total('streamvane_bundles')}, applied {total('streamvane_events_applied')}, "
+            f"partials {total('streamvane_partials')}, records {total('streamvane_feed_records')}, "
+            f"quarantined {total('streamvane_quarantined')}, watermark (slowest partition here) {watermark}"
+        )
