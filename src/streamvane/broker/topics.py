@@ -7,6 +7,7 @@ Topics are created up front through the admin client with explicit partitions an
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
@@ -122,7 +123,9 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 3
         time.sleep(0.2)
 
 
-def delete_topology(settings: Settings, groups_within_s: float = 45.0) -> list[str]:
+def delete_topology(
+    settings: Settings, extra_groups: Sequence[str] = (), groups_within_s: float = 45.0
+) -> list[str]:
     """Every topic of this settings' topology, Faust's leader topic and every consumer group
     (demo and test clean-up: a run leaves nothing behind). A group is deleted once its last member
     has left (a stopped worker's may take its session timeout); returns the groups still there
@@ -134,7 +137,7 @@ def delete_topology(settings: Settings, groups_within_s: float = 45.0) -> list[s
     if doomed:
         for future in admin.delete_topics(doomed, operation_timeout=30).values():
             future.result(timeout=60)
-    return _delete_groups(admin, settings.consumer_groups, groups_within_s)
+    return _delete_groups(admin, [*settings.consumer_groups, *extra_groups], groups_within_s)
 
 
 def _delete_groups(admin: AdminClient, groups: list[str], within_s: float) -> list[str]:

@@ -199,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
     truths = {p.id: ground_truth(conversations, p.grid(), kpi).snapshot() for p in delivering}
 
     topics = {name: f"demo.{run_id}.{name}" for name in base.topics.model_fields}
+    view_group = f"sv-demo-{run_id}-view"
     metrics_port, serve_port, worker_metrics_port = free_port(), free_port(), free_port()
     genesys_env = {name: os.environ.get(name) or secrets.token_urlsafe(18) for name in DEMO_SECRETS}
     genesys = GenesysStandIn(
@@ -312,7 +313,7 @@ def run(args: argparse.Namespace) -> int:
             daemon=True,
         )
         producer.start()
-        view.follow(kafka, topics, children, args.timeout, publish)
+        view.follow(kafka, view_group, topics, children, args.timeout, publish)
         _show_metrics({"worker": worker_metrics_port, "dispatcher": metrics_port})
         _check_read_api(serve_port, genesys_env["STREAMVANE_DEMO_READ_TOKEN"], delivering, receiver_log)
     except (RuntimeError, KeyboardInterrupt) as exc:
@@ -326,7 +327,7 @@ def run(args: argparse.Namespace) -> int:
             from streamvane.broker.topics import delete_topology
 
             with contextlib.suppress(Exception):
-                left = delete_topology(demo_settings)
+                left = delete_topology(demo_settings, extra_groups=[view_group])
                 if left:
                     sys.stdout.write(f"streamvane demo: consumer groups still in use, not deleted: {left}\n")
     valid = view.receiver_check(receiver_log)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +73,7 @@ class DemoView:
     def follow(
         self,
         kafka: KafkaConnection,
+        group_id: str,
         topics: dict[str, str],
         children: Children,
         timeout: float,
@@ -87,7 +87,7 @@ class DemoView:
         consumer = Consumer(
             kafka.config(
                 **{
-                    "group.id": f"demo-view-{feed}-{uuid.uuid4().hex[:8]}",
+                    "group.id": group_id,
                     "auto.offset.reset": "earliest",
                     "enable.auto.commit": False,  # it only watches: no group outlives the demo
                 }
