@@ -285,6 +285,54 @@ class ServeSettings(BaseModel):
     intervals_shown: int = Field(96, ge=1, le=2000, description="Rows of the status page's grid.")
 
 
+class IngestClient(BaseModel):
+    """An OAuth client allowed to fetch ingest tokens (an EventBridge connection's credentials)."""
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretRef
+
+
+class IngestSettings(BaseModel):
+    """``streamvane ingest``: the HTTP endpoint an EventBridge API destination posts events to.
+    Every credential is a secret reference; at least one form must be configured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address to bind (a pod: 0.0.0.0).")
+    port: int = Field(8090, ge=1, le=65535)
+    path: str = Field("/events", description="Where events are POSTed.")
+    api_key_header: str = Field("x-api-key", description="Header an API-key connection sends.")
+    api_keys: tuple[SecretRef, ...] = Field((), description="Accepted API keys (secret references).")
+    basic_username: str | None = Field(None, description="Basic authorization: the user.")
+    basic_password: SecretRef | None = Field(None, description="Basic authorization: the password.")
+    clients: tuple[IngestClient, ...] = Field(
+        (), description="OAuth clients that may fetch bearer tokens from POST /oauth/token."
+    )
+    token_signing_key: SecretRef | None = Field(
+        None, description="HMAC key of the bearer tokens (the same on every replica); needed with clients."
+    )
+    token_ttl_s: int = Field(3600, ge=60, le=86_400)
+    tls_cert_file: Path | None = Field(None, description="Serve HTTPS with this certificate (PEM).")
+    tls_key_file: Path | None = Field(None, description="The certificate's private key (PEM).")
+    tls_client_ca_file: Path | None = Field(
+        None, description="Require client certificates signed by this CA (mutual TLS)."
+    )
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest request body, after decompression."
+    )
+    max_events: int = Field(10_000, ge=1, description="Most events one request may carry.")
+    request_timeout_s: float = Field(30.0, gt=0, description="A request taking longer is answered 503.")
+    produce_timeout_s: float = Field(
+        10.0, gt=0, description="How long the broker may take to acknowledge a batch before 503."
+    )
+    max_queued_events: int = Field(
+        100_000, ge=100, description="Events waiting for the broker before new requests get 429."
+    )
+    max_in_flight: int = Field(256, ge=1, description="Requests processed at once; more get 429.")
+    retry_after_s: int = Field(5, ge=1, description="Retry-After of 429 and 503 answers.")
+
+
 BASE_INTERVAL_MS = 15 * 60_000
 
 
@@ -299,6 +347,7 @@ class Settings(BaseSettings):
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)
     genesys: GenesysSettings = Field(default_factory=GenesysSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     kpi: KpiConfig = Field(
         default_factory=KpiConfig,
         description="KPI rules (service levels, short abandons, SL switches, reorder tolerance, …); "

@@ -61,6 +61,12 @@ def changelog(settings: Settings, table: str) -> str:
     return f"{settings.worker.app_id}-{table}-changelog"
 
 
+def ingest_topic_specs(settings: Settings) -> list[TopicSpec]:
+    """The topics ``streamvane ingest`` writes: the event topic and the quarantine."""
+    wanted = {settings.topics.events, settings.topics.quarantine}
+    return [spec for spec in topic_specs(settings) if spec.name in wanted]
+
+
 def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
     """The topics the dispatcher reads and writes (it creates no worker topics)."""
     t = settings.topics

@@ -10,6 +10,7 @@ from streamvane.commands import (
     demo,
     dispatch,
     dlq,
+    ingest,
     profiles,
     reconcile,
     replay,
@@ -33,3 +34,4 @@ def register_all(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     reconcile.register(sub)
     sla.register(sub)
     serve.register(sub)
+    ingest.register(sub)
