@@ -20,31 +20,67 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
 
 
-def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
-    kafka_bootstrap: str, tmp_path: Path
-) -> None:
+DEMO_ARGS = ["--intervals", "4", "--wrong-restatement"]
+
+
+def run_demo(
+    kafka_bootstrap: str, tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     log = tmp_path / "received.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
     env["STREAMVANE_KAFKA__BOOTSTRAP_SERVERS"] = kafka_bootstrap
     env["STREAMVANE_DATA_DIR"] = str(tmp_path / "data")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "streamvane",
-            "demo",
-            "--intervals",
-            "4",
-            "--receiver-log",
-            str(log),
-            "--wrong-restatement",
-        ],
+        [sys.executable, "-m", "streamvane", "demo", *DEMO_ARGS, "--receiver-log", str(log), *extra],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
         cwd=ROOT,
     )
+    return done, log
+
+
+@pytest.fixture(scope="module")
+def kafka_demo(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The README's demo, events produced to Kafka (run once for the tests that read it)."""
+    return run_demo(kafka_bootstrap, tmp_path_factory.mktemp("kafka-demo"))
+
+
+def delivered(log: Path) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(profile, interval, revision) → (Idempotency-Key, body) of the first 4 intervals of each
+    profile the receiver got (the demo may deliver one more before it stops)."""
+    out = {}
+    for line in log.read_text().splitlines():
+        doc = orjson.loads(line)
+        h = doc["headers"]
+        key = (h["X-Streamvane-Profile"], h["X-Streamvane-Interval"], h["X-Streamvane-Revision"])
+        out[key] = (h["Idempotency-Key"], doc["body"])
+    first: dict[str, list[str]] = {}
+    for profile, interval, _ in sorted(out):
+        first.setdefault(profile, [])
+        if interval not in first[profile]:
+            first[profile].append(interval)
+    return {k: v for k, v in out.items() if k[1] in first[k[0]][:4]}
+
+
+def test_the_demo_through_http_ingest_delivers_the_same_feed_records_as_through_kafka(
+    kafka_bootstrap: str, tmp_path: Path, kafka_demo: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
+    done, log = run_demo(kafka_bootstrap, tmp_path, "--via-http")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "12/12 intervals delivered, 12 validated by the receiver, 12 equal to ground truth" in done.stdout
+    via_kafka = delivered(kafka_demo[1])
+    assert len(via_kafka) >= 13, "12 intervals and the wrong restatement"
+    assert delivered(log) == via_kafka, "same records: same idempotency keys and bodies"
+
+
+def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
+    kafka_bootstrap: str, kafka_demo: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
+    done, log = kafka_demo
     assert done.returncode == 0, done.stdout + done.stderr
     run_id = re.search(r"^streamvane demo: run (\w+);", done.stdout, re.M)
     assert run_id is not None

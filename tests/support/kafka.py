@@ -7,6 +7,7 @@ create uniquely named topics, so no two tests see each other's data.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import uuid
@@ -192,3 +193,36 @@ def consumer_groups(bootstrap: str) -> list[str]:
         check=True,
     ).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class SpareBroker:
+    """A second broker of its own (port, data directory), which a test may stop and start again
+    without disturbing the session's broker."""
+
+    port: int
+    data: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _run(self, command: str) -> None:
+        env = {**os.environ, "STREAMVANE_KAFKA_PORT": str(self.port), "STREAMVANE_KAFKA_DATA": str(self.data)}
+        subprocess.run([str(KAFKA_SH), command], check=True, env=env, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+
+@contextmanager
+def spare_broker(data: Path, port: int = 39092) -> Iterator[SpareBroker]:
+    broker = SpareBroker(port, data)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

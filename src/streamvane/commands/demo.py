@@ -25,6 +25,7 @@ reported out of tolerance).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import secrets
@@ -46,6 +47,7 @@ from streamvane.broker.producer import OutputProducer
 from streamvane.commands.demo_genesys import GenesysStandIn
 from streamvane.commands.demo_view import DemoView
 from streamvane.commands.event_feed import Clock, produce_paced
+from streamvane.commands.event_post import PostTarget, post_paced
 from streamvane.commands.processes import Children, free_port, wait_for_line
 from streamvane.feeds.endpoint import OAuth2ClientCredentials
 from streamvane.feeds.loader import load_profiles_dir
@@ -65,6 +67,7 @@ DEMO_SECRETS = (
     "STREAMVANE_DEMO_GENESYS_CLIENT_ID",
     "STREAMVANE_DEMO_GENESYS_SECRET",
     "STREAMVANE_DEMO_READ_TOKEN",
+    "STREAMVANE_DEMO_INGEST_KEY",
 )
 
 
@@ -81,6 +84,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", default="2026-11-02T08:00:00Z", help="simulated start instant (interval start)")
     p.add_argument("--timeout", type=float, default=900.0, help="give up after this many real seconds")
     p.add_argument("--keep", action="store_true", help="keep the demo's topics afterwards")
+    p.add_argument(
+        "--via-http",
+        action="store_true",
+        help="feed the events through `streamvane ingest` (HTTP, as an EventBridge API destination) "
+        "instead of producing them to Kafka",
+    )
     p.add_argument(
         "--wrong-restatement",
         action="store_true",
@@ -200,7 +209,12 @@ def run(args: argparse.Namespace) -> int:
 
     topics = {name: f"demo.{run_id}.{name}" for name in base.topics.model_fields}
     view_group = f"sv-demo-{run_id}-view"
-    metrics_port, serve_port, worker_metrics_port = free_port(), free_port(), free_port()
+    metrics_port, serve_port, worker_metrics_port, ingest_port = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    )
     genesys_env = {name: os.environ.get(name) or secrets.token_urlsafe(18) for name in DEMO_SECRETS}
     genesys = GenesysStandIn(
         conversations,
@@ -236,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
         "profiles": [p.model_dump(mode="json") for p in profiles],
         "data_dir": str(log_dir / "state"),
         "serve": {"port": serve_port, "token": {"env": "STREAMVANE_DEMO_READ_TOKEN"}},
+        "ingest": {"port": ingest_port, "api_keys": [{"env": "STREAMVANE_DEMO_INGEST_KEY"}]},
         "log_level": "INFO",
     }
     demo_settings = Settings.model_validate(settings_doc)
@@ -291,6 +306,9 @@ def run(args: argparse.Namespace) -> int:
         children.start("worker", ["worker", "--loglevel", "info"], env, log_dir)
         children.start("dispatcher", ["dispatch"], env, log_dir)
         children.start("serve", ["serve"], env, log_dir)
+        if args.via_http:
+            children.start("ingest", ["ingest"], env, log_dir)
+            wait_for_line(log_dir / "ingest.log", "ingest: http://", children, 60)
         sys.stdout.write(
             f"streamvane demo: run {run_id}; broker {kafka.describe()}; receiver {receiver}; "
             f"logs in {log_dir}\n"
@@ -307,12 +325,26 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(view.header())
         clock.wall_start_ms = time.time_ns() // 1_000_000
-        producer = threading.Thread(
-            target=produce_paced,
-            args=(kafka, topics["events"], spec, conversations, clock, stop),
-            daemon=True,
-        )
-        producer.start()
+        if args.via_http:
+            target = PostTarget(
+                f"http://127.0.0.1:{ingest_port}/events",
+                {"x-api-key": genesys_env["STREAMVANE_DEMO_INGEST_KEY"]},
+            )
+
+            def post_all() -> None:
+                try:
+                    asyncio.run(post_paced(target, spec, conversations, clock, stop))
+                except (OSError, TimeoutError, ValueError) as exc:
+                    sys.stderr.write(f"streamvane demo: posting events to ingest failed: {exc}\n")
+
+            feeder = threading.Thread(target=post_all, daemon=True)
+        else:
+            feeder = threading.Thread(
+                target=produce_paced,
+                args=(kafka, topics["events"], spec, conversations, clock, stop),
+                daemon=True,
+            )
+        feeder.start()
         view.follow(kafka, view_group, topics, children, args.timeout, publish)
         _show_metrics({"worker": worker_metrics_port, "dispatcher": metrics_port})
         _check_read_api(serve_port, genesys_env["STREAMVANE_DEMO_READ_TOKEN"], delivering, receiver_log)

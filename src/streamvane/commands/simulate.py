@@ -48,10 +48,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "conversationId, instead of writing them",
     )
     p.add_argument(
+        "--post",
+        metavar="URL",
+        help="POST the events to a `streamvane ingest` endpoint (NDJSON batches) instead of writing them",
+    )
+    p.add_argument("--batch", type=int, default=100, help="with --post: events per request")
+    p.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="with --post: the environment variable holding the API key (sent as x-api-key)",
+    )
+    p.add_argument(
         "--speedup",
         type=float,
         default=0.0,
-        help="with --to-kafka: simulated seconds per real second (1: live; 0: as fast as possible)",
+        help="with --to-kafka or --post: simulated seconds per real second (1: live; 0: as fast as possible)",
     )
     p.set_defaults(handler=run)
 
@@ -78,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     progress.update(len(conversations), force=True)
     if args.to_kafka:
         return _to_kafka(spec, conversations, args.speedup)
+    if args.post:
+        return _post(args, spec, conversations)
     writing = Progress("simulate: events written")
     out = sys.stdout.buffer if args.out == "-" else Path(args.out).open("wb")  # noqa: SIM115
     written = 0
@@ -118,4 +131,27 @@ def _to_kafka(spec: SimulationSpec, conversations: list[Conversation], speedup: 
     )
     produced = produce_paced(kafka, settings.topics.events, spec, conversations, clock, stop)
     sys.stderr.write(f"simulate: {produced} events produced\n")
+    return 0
+
+
+def _post(args: argparse.Namespace, spec: SimulationSpec, conversations: list[Conversation]) -> int:
+    import asyncio
+    import os
+
+    from streamvane.commands.event_feed import Clock
+    from streamvane.commands.event_post import PostTarget, post_paced
+
+    headers = {}
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env, "")
+        if not key:
+            sys.stderr.write(f"simulate: --api-key-env {args.api_key_env}: the variable is not set\n")
+            return 2
+        headers["x-api-key"] = key
+    target = PostTarget(args.post, headers, batch=args.batch)
+    speedup = args.speedup if args.speedup > 0 else float("inf")
+    clock = Clock(spec.start_ms, speedup, time.time_ns() // 1_000_000)
+    sys.stderr.write(f"simulate: posting to {args.post} in batches of {args.batch}\n")
+    posted = asyncio.run(post_paced(target, spec, conversations, clock))
+    sys.stderr.write(f"simulate: {posted} events posted\n")
     return 0
