@@ -61,6 +61,7 @@ bench: install kafka-start
 	$(BIN)/python -m bench.core_throughput
 	$(BIN)/python -m bench.worker_throughput
 	$(BIN)/python -m bench.dispatch_throughput
+	$(BIN)/python -m bench.ingest_http
 
 # Regenerate the lock files after changing pyproject.toml's dependencies (needs PyPI).
 lock: install
