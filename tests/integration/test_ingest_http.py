@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,13 +44,15 @@ class IngestProcess:
     quarantine: str
 
     def post(
-        self, body: bytes, headers: dict[str, str] | None = None, timeout: float = 60
+        self, body: bytes, headers: dict[str, str] | None = None, key: str | None = API_KEY
     ) -> tuple[int, dict[str, str], bytes]:
+        """POST ``body`` with the API key ``key`` (None: no key) and ``headers``."""
+        sent = {"x-api-key": key} if key is not None else {}
         request = urllib.request.Request(  # noqa: S310 (http on 127.0.0.1)
-            self.url + "/events", data=body, headers={"x-api-key": API_KEY, **(headers or {})}, method="POST"
+            self.url + "/events", data=body, headers={**sent, **(headers or {})}, method="POST"
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read()
@@ -57,13 +60,26 @@ class IngestProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def readiness(self) -> int:
+        try:
+            with urllib.request.urlopen(self.url + "/readyz", timeout=10) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def wait_readiness(self, status: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.readiness() != status:
+            assert time.monotonic() < deadline, f"/readyz never answered {status}"
+            time.sleep(0.5)
+
 
 @pytest.fixture
 def start_ingest(tmp_path: Path) -> Iterator[Callable[..., IngestProcess]]:
     started: list[IngestProcess] = []
 
     def start(bootstrap: str, **settings: str) -> IngestProcess:
-        run = f"{len(started)}-{tmp_path.name[-12:]}".replace("_", "-")
+        run = uuid.uuid4().hex[:12]
         port = free_port()
         events, quarantine = f"test.ingest-events.{run}", f"test.ingest-quarantine.{run}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
@@ -126,7 +142,7 @@ def test_wrong_credentials_get_401_and_produce_nothing(
 ) -> None:
     ingest = start_ingest(kafka_bootstrap)
     for headers in ({"x-api-key": "not-the-key"}, {"x-api-key": ""}, {"Authorization": "Bearer forged"}):
-        status, _, body = ingest.post(LINES[0], headers)
+        status, _, body = ingest.post(LINES[0], headers, key=None)
         assert status == 401, body
         assert API_KEY.encode() not in body
     assert read_back(kafka_bootstrap, ingest.events) == []
@@ -169,7 +185,9 @@ def test_a_batch_posted_while_the_broker_is_down_gets_503_and_once_reposted_coun
         assert (status, orjson.loads(body)["error"]) == (503, "broker-unavailable"), body
         assert int(headers["Retry-After"]) > 0
         assert time.monotonic() - started < 15
+        ingest.wait_readiness(503)  # the Service stops sending it traffic
         broker.start()
+        ingest.wait_readiness(200, timeout=60)
         deadline = time.monotonic() + 120
         while (status := ingest.post(b"\n".join(second))[0]) != 200:  # as EventBridge retries
             assert status in (429, 503) and time.monotonic() < deadline, status

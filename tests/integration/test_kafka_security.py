@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,7 @@ def test_oauthbearer_tokens_from_an_oidc_endpoint_serve_faust_and_confluent_kafk
     """OAUTHBEARER: librdkafka fetches its own token (``sasl.oauthbearer.method=oidc``), Faust's
     aiokafka clients get theirs from our provider; both with the client-credentials grant."""
     tokens = JwtTokenServer("oidc-secret-41d2", client_id="streamvane")
-    run = tmp_path.name[-20:].replace("_", "-")
+    run = uuid.uuid4().hex[:12]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMVANE_")}
     env.update(
         STREAMVANE_KAFKA__BOOTSTRAP_SERVERS=secure.bootstrap,

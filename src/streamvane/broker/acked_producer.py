@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.producer import ProduceError
@@ -107,6 +107,15 @@ class AckedProducer:
                 await done
         except TimeoutError:
             raise ProduceError(f"no acknowledgement within {self.timeout_s + 5:g} s") from None
+
+    def reachable(self, timeout_s: float = 2.0) -> str | None:
+        """None when a broker answers a metadata request; else why not (blocking: call it from a
+        thread)."""
+        try:
+            brokers = self._producer.list_topics(timeout=timeout_s).brokers
+        except KafkaException as exc:
+            return f"Kafka does not answer ({exc})"
+        return None if brokers else "no broker in the cluster metadata"
 
     def close(self, timeout_s: float = 10.0) -> int:
         """Flush what is queued; the number of messages still not acknowledged."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import ssl
@@ -98,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
         max_in_flight=s.max_in_flight,
         retry_after_s=s.retry_after_s,
     )
-    app = create_ingest_app(config, auth, producer, settings.kpi.event_parser(), IngestMetrics())
+    broker: list[str | None] = [None]
+    app = create_ingest_app(
+        config, auth, producer, settings.kpi.event_parser(), IngestMetrics(), ready=lambda: broker[0]
+    )
     port = args.port or s.port
 
     async def serve() -> None:
@@ -113,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        while not stop.is_set():  # readiness follows the broker
+            broker[0] = await asyncio.to_thread(producer.reachable)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=5.0)
         await runner.cleanup()  # stops accepting, lets requests in flight finish
 
     try:
