@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from streamvane.simulator.contact_center import simulate
 from streamvane.simulator.events import delivery
 from streamvane.simulator.spec import SimulationSpec
 from tests.support import kafka
+from tests.support.certificates import pki
 from tests.support.expectations import expected_cells
 
 pytestmark = pytest.mark.integration
@@ -102,7 +104,7 @@ def start_ingest(tmp_path: Path) -> Iterator[Callable[..., IngestProcess]]:
         process = IngestProcess(proc, f"http://127.0.0.1:{port}", log, events, quarantine)
         started.append(process)
         deadline = time.monotonic() + 60
-        while "ingest: http://" not in log.read_text():
+        while "ingest: http" not in log.read_text():
             assert process.alive(), log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
@@ -199,3 +201,30 @@ def test_a_batch_posted_while_the_broker_is_down_gets_503_and_once_reposted_coun
         assert expected_cells(cadence, zone, stored) == expected_cells(cadence, zone, LINES), (
             "each event once"
         )
+
+
+def test_with_a_client_ca_configured_only_callers_with_its_certificate_get_in(
+    kafka_bootstrap: str, start_ingest: Callable[..., IngestProcess], tmp_path: Path
+) -> None:
+    certs = pki(tmp_path)
+    ingest = start_ingest(
+        kafka_bootstrap,
+        STREAMVANE_INGEST__TLS_CERT_FILE=str(certs.server_cert),
+        STREAMVANE_INGEST__TLS_KEY_FILE=str(certs.server_key),
+        STREAMVANE_INGEST__TLS_CLIENT_CA_FILE=str(certs.ca),
+    )
+    url = ingest.url.replace("http://", "https://") + "/events"
+    trusting = ssl.create_default_context(cafile=str(certs.ca))
+
+    def post(context: ssl.SSLContext) -> int:
+        request = urllib.request.Request(url, data=LINES[0], headers={"x-api-key": API_KEY}, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310
+            return int(response.status)
+
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionResetError)):
+        post(trusting)  # no client certificate
+    trusting.load_cert_chain(str(certs.client_cert), str(certs.client_key))
+    assert post(trusting) == 200
+    assert len(read_back(kafka_bootstrap, ingest.events)) == 1
+    assert ingest.alive()
+    kafka.delete_topics(kafka_bootstrap, [ingest.events, ingest.quarantine])
