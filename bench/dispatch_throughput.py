@@ -51,7 +51,11 @@ def profiles(count: int, url: str) -> list[FeedProfile]:
                 "id": f"bench-{i}",
                 "version": 1,
                 "dimensions": [{"queue_id": q, "media_type": "voice"} for q in QUEUES],
-                "endpoint": {"url": url + "/feeds/{profile}/{interval_start}", "max_in_flight": 64},
+                "endpoint": {
+                    "url": url + "/feeds/{profile}/{interval_start}",
+                    "max_in_flight": 64,
+                    "allow_insecure_http": True,
+                },
                 "delivery_deadline_ms": 3_600_000,
             }
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from streamvane.sinks.delivery import Deliverer, Endpoint, http_session, now_ms
 from streamvane.sinks.outcome import Outcome
 from streamvane.sinks.redaction import Redactor
 from streamvane.sinks.tls import ssl_context
-from tests.support.certificates import self_signed
+from tests.support.certificates import Pki, pki, self_signed
 from tests.support.dispatcher import profile, records
 from tests.support.http_servers import ScriptedEndpoint, TokenServer
 
@@ -94,8 +95,6 @@ def test_no_attempt_starts_after_the_deadline() -> None:
 
 def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
     """An https endpoint with a certificate nobody vouches for is refused, not trusted."""
-    import ssl
-
     key, cert = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(cert), str(key))
@@ -106,8 +105,83 @@ def test_tls_verification_is_on_by_default(tmp_path: Path) -> None:
             FeedProfile.model_validate(profile("tls", url, retry={"retry_statuses": []})), now_ms() + 500
         )
         assert refused.result == "deadline-exceeded"
-        assert refused.attempts[0].error is not None and refused.attempts[0].error.startswith("connection:")
+        error = refused.attempts[0].error
+        assert error is not None and error.startswith("tls: the endpoint's certificate is not trusted"), error
         trusted = FeedProfile.model_validate(profile("tls-ca", url, endpoint={"tls": {"ca_file": str(cert)}}))
         assert deliver(trusted, now_ms() + 5_000).result == "delivered"
+    finally:
+        server.close()
+
+
+def https_server(
+    tmp_path: Path, require_client_cert: bool = False, max_version: str | None = None
+) -> tuple[ScriptedEndpoint, Pki]:
+    certs = pki(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(certs.server_cert), str(certs.server_key))
+    if require_client_cert:
+        context.load_verify_locations(str(certs.ca))
+        context.verify_mode = ssl.CERT_REQUIRED
+    if max_version is not None:
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.maximum_version = getattr(ssl.TLSVersion, max_version)
+    return ScriptedEndpoint(ssl_context=context).start(), certs
+
+
+def test_mutual_tls_round_trip_succeeds_with_the_client_certificate_and_fails_without(tmp_path: Path) -> None:
+    server, certs = https_server(tmp_path, require_client_cert=True)
+    try:
+        url = server.url.replace("http://", "https://")
+        tls = {
+            "ca_file": str(certs.ca),
+            "client_cert": str(certs.client_cert),
+            "client_key": str(certs.client_key),
+        }
+        with_cert = FeedProfile.model_validate(profile("mtls", url, endpoint={"tls": tls}))
+        assert deliver(with_cert, now_ms() + 5_000).result == "delivered"
+        assert len(server.received) == 1
+        without = FeedProfile.model_validate(
+            profile(
+                "mtls-none", url, endpoint={"tls": {"ca_file": str(certs.ca)}}, retry={"retry_statuses": []}
+            )
+        )
+        refused = deliver(without, now_ms() + 1_000)
+        assert refused.result == "deadline-exceeded"
+        error = refused.attempts[0].error
+        assert error is not None and error.startswith(("tls:", "connection:")), error
+        assert len(server.received) == 1, "no request got through without the certificate"
+    finally:
+        server.close()
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
+@pytest.mark.parametrize(("server_max", "profile_min"), [("TLSv1_1", "1.2"), ("TLSv1_2", "1.3")])
+def test_an_endpoint_below_the_profiles_tls_minimum_is_refused_with_the_reason(
+    tmp_path: Path, server_max: str, profile_min: str
+) -> None:
+    server, certs = https_server(tmp_path, max_version=server_max)
+    try:
+        url = server.url.replace("http://", "https://")
+        tls = {"ca_file": str(certs.ca), "min_version": profile_min}
+        spec = FeedProfile.model_validate(
+            profile("old-tls", url, endpoint={"tls": tls}, retry={"retry_statuses": []})
+        )
+        refused = deliver(spec, now_ms() + 1_000)
+        error = refused.attempts[0].error
+        assert refused.result == "deadline-exceeded" and error is not None
+        assert error.startswith("tls: handshake refused"), error
+        assert server.received == []
+    finally:
+        server.close()
+
+
+def test_tls_1_3_is_negotiated_when_the_profile_demands_it(tmp_path: Path) -> None:
+    server, certs = https_server(tmp_path)
+    try:
+        url = server.url.replace("http://", "https://")
+        spec = FeedProfile.model_validate(
+            profile("tls13", url, endpoint={"tls": {"ca_file": str(certs.ca), "min_version": "1.3"}})
+        )
+        assert deliver(spec, now_ms() + 5_000).result == "delivered"
     finally:
         server.close()

@@ -55,7 +55,11 @@ def profiles(url: str) -> list[dict[str, Any]]:
             "time_zone": "UTC",
             "dimensions": DIMENSIONS,
             "correction_horizon_ms": 3 * 3_600_000,
-            "endpoint": {"url": url + "/feeds/{profile}/{interval_start}", "timeout_ms": 2000},
+            "endpoint": {
+                "url": url + "/feeds/{profile}/{interval_start}",
+                "timeout_ms": 2000,
+                "allow_insecure_http": True,
+            },
         }
     ]
 

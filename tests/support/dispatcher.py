@@ -37,6 +37,7 @@ def profile(profile_id: str, url: str, **extra: Any) -> dict[str, Any]:
     """A PT15M UTC JSON profile with one voice queue, delivering to ``url``."""
     endpoint = {
         "url": url + "/feeds/{profile}/{interval_start}",
+        "allow_insecure_http": url.startswith("http://"),  # the test's own server on 127.0.0.1
         "timeout_ms": 1000,
         **extra.pop("endpoint", {}),
     }

@@ -108,7 +108,8 @@ def demo_profiles(directory: Path, receiver: str) -> list[FeedProfile]:
             auth = endpoint.auth
             if isinstance(auth, OAuth2ClientCredentials):
                 auth = auth.model_copy(update={"token_url": receiver + "/oauth/token"})
-            endpoint = endpoint.model_copy(update={"url": receiver + path, "auth": auth})
+            update = {"url": receiver + path, "auth": auth, "allow_insecure_http": True}  # 127.0.0.1
+            endpoint = endpoint.model_copy(update=update)
         out.append(profile.model_copy(update={"endpoint": endpoint}))
     return out
 

@@ -62,9 +62,13 @@ Auth = Annotated[NoAuth | BasicAuth | BearerAuth | OAuth2ClientCredentials, Fiel
 
 
 class TlsSpec(BaseModel):
-    """Verification is on unless switched off; ``ca_file`` adds a CA; a client cert enables mTLS."""
+    """TLS 1.2 at least (``min_version: "1.3"`` raises it); verification is on unless switched off;
+    ``ca_file`` adds a CA; a client cert enables mTLS."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    min_version: Literal["1.2", "1.3"] = Field(
+        "1.2", description="Oldest TLS version accepted; older ones (1.0, 1.1) are never offered."
+    )
     verify: bool = True
     ca_file: Path | None = None
     client_cert: Path | None = None
@@ -92,6 +96,27 @@ class EndpointSpec(BaseModel):
     max_in_flight: int = Field(4, ge=1, description="Concurrent requests to this endpoint.")
     tls: TlsSpec = Field(default_factory=TlsSpec)
     auth: Auth = Field(default_factory=NoAuth)
+    allow_insecure_http: bool = Field(
+        False,
+        description="Allow a plain http:// URL (and token URL): KPIs and credentials in clear text, for "
+        "a local test or demo endpoint only.",
+    )
+
+    @model_validator(mode="after")
+    def _https_unless_allowed(self) -> Self:
+        if self.allow_insecure_http:
+            return self
+        urls = {"url": self.url}
+        if isinstance(self.auth, OAuth2ClientCredentials):
+            urls["auth.token_url"] = self.auth.token_url
+        plain = [name for name, url in urls.items() if urlsplit(url).scheme == "http"]
+        if plain:
+            raise ValueError(
+                f"{' and '.join(plain)}: plain http:// is refused (the KPIs and credentials would travel "
+                "in clear text); use https://, or set allow_insecure_http: true for a local test or demo "
+                "endpoint"
+            )
+        return self
 
     @field_validator("url")
     @classmethod

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -163,6 +164,20 @@ class Deliverer:
                 error = f"{'config' if final else 'auth'}: {exc}"
             except TimeoutError:
                 error = "timeout"
+            except aiohttp.ClientConnectorCertificateError as exc:
+                error = (
+                    f"tls: the endpoint's certificate is not trusted ({_tls_reason(exc.certificate_error)})"
+                )
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc, aiohttp.ClientSSLError) or isinstance(exc.os_error, ssl.SSLError):
+                    error = f"tls: handshake refused ({_tls_reason(exc.os_error)})"
+                elif request.url.startswith("https:") and isinstance(exc.os_error, ConnectionError):
+                    error = (
+                        "tls: handshake refused (the endpoint closed the connection: no TLS version at or "
+                        "above the profile's tls.min_version, or it requires a client certificate)"
+                    )
+                else:
+                    error = f"connection: {type(exc).__name__}"
             except aiohttp.ClientError as exc:
                 error = f"connection: {type(exc).__name__}"
             latency = round((time.perf_counter() - t0) * 1000)
@@ -176,3 +191,16 @@ class Deliverer:
             self.redact(excerpt),
         )
         return attempt, final
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """OpenSSL's reason (``TLSV1_ALERT_PROTOCOL_VERSION``, ``CERTIFICATE_VERIFY_FAILED``…), with a
+    word on what it means when it is the version policy."""
+    reason = getattr(exc, "reason", None) or getattr(exc, "verify_message", None) or type(exc).__name__
+    if (
+        "PROTOCOL_VERSION" in str(reason)
+        or "UNSUPPORTED_PROTOCOL" in str(reason)
+        or "NO_PROTOCOLS" in str(reason)
+    ):
+        return f"{reason}: no TLS version both sides allow (the profile's tls.min_version)"
+    return str(reason)

@@ -30,7 +30,7 @@ def test_problems_name_file_field_and_problem(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "id: feed\nversion: 1\ncadence: PT20M\n"
-        "endpoint: {url: 'http://127.0.0.1/x/{queue}', auth: {type: bearer, token: {env: T}}}\n",
+        "endpoint: {url: 'https://127.0.0.1/x/{queue}', auth: {type: bearer, token: {env: T}}}\n",
     )
     with pytest.raises(ProfileError) as err:
         load_profile(path)
@@ -42,7 +42,7 @@ def test_inline_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "id: feed\nversion: 1\n"
-        "endpoint: {url: 'http://127.0.0.1/x', auth: {type: basic, username: u, password: hunter2}}\n",
+        "endpoint: {url: 'https://127.0.0.1/x', auth: {type: basic, username: u, password: hunter2}}\n",
     )
     with pytest.raises(ProfileError) as err:
         load_profile(path)
@@ -72,3 +72,26 @@ def test_secret_refs_resolve_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert SecretRef(file=tmp_path / "pw").resolve().reveal() == "from-file"
     with pytest.raises(SecretUnavailableError, match="env:SV_MISSING: not set"):
         SecretRef(env="SV_MISSING").resolve()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "refused"),
+    [
+        ("{url: 'http://wfm.example.com/x'}", "url: plain http:// is refused"),
+        (
+            "{url: 'https://wfm.example.com/x', auth: {type: oauth2, "
+            "token_url: 'http://login.example.com/t', client_id: c, client_secret: {env: S}}}",
+            "auth.token_url: plain http:// is refused",
+        ),
+        ("{url: 'https://wfm.example.com/x', tls: {min_version: '1.1'}}", "min_version"),
+    ],
+)
+def test_plain_http_and_old_tls_are_refused_unless_the_profile_says_so(
+    tmp_path: Path, endpoint: str, refused: str
+) -> None:
+    path = write(tmp_path, f"id: feed\nversion: 1\nendpoint: {endpoint}\n")
+    with pytest.raises(ProfileError, match=refused):
+        load_profile(path)
+    local = "{url: 'http://127.0.0.1/x', allow_insecure_http: true}"
+    allowed = write(tmp_path, f"id: feed\nversion: 1\nendpoint: {local}\n")
+    assert load_profile(allowed).endpoint is not None

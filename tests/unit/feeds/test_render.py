@@ -101,7 +101,8 @@ def test_request_headers_carry_the_deterministic_key() -> None:
     restated = build_request(profile, profile.endpoint, record(profile, "2026-11-02T08:00:00Z", 2), payload)
     assert request.method == "PUT"
     assert (
-        request.url == "http://127.0.0.1:8787/wfm/historical/genesys-wfm-historical/2026-11-02T08%3A00%3A00Z"
+        request.url
+        == "https://wfm.example.com/wfm/historical/genesys-wfm-historical/2026-11-02T08%3A00%3A00Z"
     )
     assert request.headers["Idempotency-Key"] == f'"{first.idempotency_key}"'
     assert again.headers["Idempotency-Key"] == request.headers["Idempotency-Key"]

@@ -25,7 +25,7 @@ PROFILE = FeedProfile.model_validate(
     {
         "id": "p",
         "version": 1,
-        "endpoint": {"url": "http://wfm.test/x"},
+        "endpoint": {"url": "https://wfm.test/x"},
         "retry": {"base_ms": 1000, "cap_ms": 8000},
     }
 )

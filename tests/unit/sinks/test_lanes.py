@@ -43,7 +43,7 @@ def test_each_profile_has_its_own_limit_and_shares_one_only_where_an_origin_is_c
             {
                 "id": profile_id,
                 "version": 1,
-                "endpoint": {"url": f"http://{host}/{profile_id}", "max_in_flight": 2},
+                "endpoint": {"url": f"https://{host}/{profile_id}", "max_in_flight": 2},
             }
         )
 
@@ -57,7 +57,7 @@ def test_each_profile_has_its_own_limit_and_shares_one_only_where_an_origin_is_c
             Topics("l", "d"),
             unused,
             DispatcherMetrics(),
-            origin_limits={"http://wfm.test": 3},
+            origin_limits={"https://wfm.test": 3},
         )
         a, b, c = (sender.endpoint(p) for p in profiles)
         assert a.limit is not b.limit and a.limit._value == 2
