@@ -79,7 +79,7 @@ def test_every_metric_charted_or_alerted_on_is_served_by_the_worker_or_the_dispa
     dispatcher = DispatchRun(
         kafka_bootstrap,
         tmp_path / "d",
-        [{**profiles[0], "endpoint": {"url": endpoint.url + "/wfm"}}],
+        [{**profiles[0], "endpoint": {"url": endpoint.url + "/wfm", "allow_insecure_http": True}}],
         secrets={"STREAMVANE_DISPATCHER__METRICS_PORT": str(dispatcher_port)},
     )
     dispatcher.env["STREAMVANE_TOPICS__FEED_RECORDS"] = worker.topics["feed_records"]
