@@ -359,13 +359,19 @@ class Settings(BaseSettings):
     profiles_dir: Path | None = Field(
         None, description="Directory of feed profile YAML files (one per feed), added to 'profiles'."
     )
+    profiles_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Environment whose overlays (<profiles_dir>/env/<name>/) change the profiles' "
+        "endpoints, credentials and schedules, e.g. prod.",
+    )
     data_dir: Path = Field(Path("./.streamvane"), description="Local state (RocksDB tables) directory.")
     log_level: str = Field("INFO", description="Python logging level name.")
 
     @model_validator(mode="after")
     def _load_profile_files(self) -> Self:
         if self.profiles_dir is not None:
-            loaded = load_profiles_dir(self.profiles_dir)
+            loaded = load_profiles_dir(self.profiles_dir, self.profiles_env)
             self.profiles = (*self.profiles, *loaded)
             self.profiles_dir = None
         ids = [p.id for p in self.profiles]

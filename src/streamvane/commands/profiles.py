@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from streamvane.feeds.endpoint import NoAuth
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir, profile_files
+from streamvane.feeds.overlay import contract_fingerprint, differences
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.profile_files import profile_problems
@@ -35,6 +38,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     inner = p.add_subparsers(dest="profiles_command", required=True)
     v = inner.add_parser("validate", help="validate every profile file in a directory")
     v.add_argument("directory", type=Path)
+    v.add_argument(
+        "--env",
+        help="apply the overlays of <directory>/env/ENV and print each effective profile (YAML)",
+    )
+    v.add_argument(
+        "--skip-files",
+        action="store_true",
+        help="do not check that the files profiles name exist (validating another environment's "
+        "profiles away from where they run)",
+    )
+    d = inner.add_parser(
+        "diff",
+        help="what differs between two environments' effective profiles (the contract must not)",
+    )
+    d.add_argument("directory", type=Path)
+    d.add_argument("--from", dest="from_env", required=True, help="environment, e.g. test")
+    d.add_argument("--to", dest="to_env", required=True, help="environment, e.g. prod")
+    d.set_defaults(handler=run_diff)
     v.set_defaults(handler=run_validate)
     r = inner.add_parser("render", help="print the exact payload one interval of an event file gives")
     r.add_argument("profile", help="a profile YAML file, or a profile id in --profiles-dir")
@@ -58,23 +79,35 @@ def run_validate(args: argparse.Namespace) -> int:
     failed = 0
     seen: dict[str, Path] = {}
     for path in paths:
-        problems = _problems(path, seen)
+        problems = _problems(path, seen, args.env, check_files=not args.skip_files)
         if problems:
             failed += 1
             sys.stderr.write("".join(f"invalid: {p}\n" for p in problems))
+    if args.env is not None and not failed:
+        try:
+            effective = load_profiles_dir(args.directory, args.env)
+        except ProfileError as exc:
+            sys.stderr.write("".join(f"invalid: {p}\n" for p in exc.problems))
+            return 1
+        for profile in effective:
+            doc = profile.model_dump(mode="json", exclude_defaults=True)
+            sys.stdout.write(f"--- # {profile.id}, effective in {args.env}\n")
+            sys.stdout.write(yaml.safe_dump(doc, sort_keys=False))
     return 1 if failed else 0
 
 
-def _problems(path: Path, seen: dict[str, Path]) -> list[str]:
-    """Everything wrong with one profile file, each line naming the file."""
+def _problems(
+    path: Path, seen: dict[str, Path], env: str | None = None, check_files: bool = True
+) -> list[str]:
+    """Everything wrong with one profile file (under ``env``'s overlay), each line naming the file."""
     try:
-        profile = load_profile(path)
+        profile = load_profile(path, env)
     except ProfileError as exc:
         return exc.problems
     if profile.id in seen:
         return [f"{path}: id: {profile.id!r} is already used by {seen[profile.id]}"]
     seen[profile.id] = path
-    problems = [f"{path}: {problem}" for problem in profile_problems(profile)]
+    problems = [f"{path}: {problem}" for problem in profile_problems(profile)] if check_files else []
     try:
         validator = PayloadValidator(profile)
         for sample in sample_records(profile):
@@ -148,3 +181,25 @@ def run_render(args: argparse.Namespace) -> int:
         sys.stderr.write("render: payload breaks its contract: " + "; ".join(problems[:5]) + "\n")
         return 1
     return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """Field by field, what the two environments' effective profiles set differently, and each
+    profile's contract fingerprint in both (equal: the same contract, whatever the endpoints)."""
+    try:
+        before = {p.id: p for p in load_profiles_dir(args.directory, args.from_env)}
+        after = {p.id: p for p in load_profiles_dir(args.directory, args.to_env)}
+    except ProfileError as exc:
+        sys.stderr.write("".join(f"invalid: {p}\n" for p in exc.problems))
+        return 1
+    same_contract = True
+    for profile_id in sorted(before):
+        a = before[profile_id].model_dump(mode="json")
+        b = after[profile_id].model_dump(mode="json")
+        fa, fb = contract_fingerprint(a), contract_fingerprint(b)
+        same_contract &= fa == fb
+        verdict = "same contract" if fa == fb else "CONTRACT DIFFERS"
+        sys.stdout.write(f"{profile_id}: {verdict} ({args.from_env} {fa}, {args.to_env} {fb})\n")
+        for path, old, new in differences(a, b):
+            sys.stdout.write(f"  {path}: {old!r} -> {new!r}\n")
+    return 0 if same_contract else 1
