@@ -186,7 +186,9 @@ def test_the_on_time_ratio_gauge_follows_the_acceptance_deadline(
     feed = []
     for name in ("prompt", "refused"):
         spec = FeedProfile(id=name, version=1, dimensions=(Dimension(queue_id=QUEUE, media_type="voice"),))
-        feed += [interval_record(spec, now_quarter - n * QUARTER, kpi=KpiConfig()) for n in (2, 1)]
+        # the last closed quarter and the open one: both due (end + grace + deadline) after now,
+        # whatever the minute this runs in (two quarters back would be due 11 min into this one)
+        feed += [interval_record(spec, now_quarter - n * QUARTER, kpi=KpiConfig()) for n in (1, 0)]
     try:
         run.produce([*feed, *records("old", 2)])
         run.start()
