@@ -22,12 +22,13 @@ from streamvane.feeds.endpoint import NoAuth
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir, profile_files
 from streamvane.feeds.overlay import contract_fingerprint, differences
-from streamvane.feeds.payload_schema import PayloadValidator
+from streamvane.feeds.payload_schema import PayloadValidator, text_problems
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.profile_files import profile_problems
-from streamvane.feeds.render import render
+from streamvane.feeds.render import PayloadRenderer, render
 from streamvane.feeds.request import build_request
 from streamvane.feeds.sample_records import sample_records
+from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig, load_kpi_config
 from streamvane.kpi.intervals import parse_instant
@@ -63,6 +64,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--interval", required=True, help="interval start, ISO-8601 with offset")
     r.add_argument("--events", required=True, type=Path, help="JSON-lines Genesys event file")
     r.add_argument("--revision", type=int, default=1)
+    r.add_argument(
+        "--until",
+        help="csv and fixed-width: render every interval from --interval up to this instant "
+        "(exclusive) into one file, one header (a day's file for a legacy import)",
+    )
     r.add_argument("--kpi-config", type=Path, help="KPI settings (YAML/JSON); default: Genesys' defaults")
     r.set_defaults(handler=run_render)
 
@@ -161,6 +167,8 @@ def run_render(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"render: cannot read {args.events}: {exc.strerror}\n")
         return 1
+    if args.until:
+        return _render_range(args, profile, aggregator.cells, start_ms, kpi)
     cells = {(q, media): acc for (q, media, start), acc in aggregator.cells.items() if start == start_ms}
     record = interval_record(profile, start_ms, cells, args.revision, kpi=kpi)
     payload = render(profile, record)
@@ -176,7 +184,8 @@ def run_render(args: argparse.Namespace) -> int:
             sys.stderr.write(f"Authorization: <{auth.type}, secret from {secret.label}>\n")
     sys.stderr.write(f"({payload.rows} rows, {len(payload.body)} bytes, {report.events} events read)\n")
     sys.stdout.buffer.write(payload.body)
-    sys.stdout.buffer.write(b"\n")
+    if not profile.payload.is_text:
+        sys.stdout.buffer.write(b"\n")
     if problems:
         sys.stderr.write("render: payload breaks its contract: " + "; ".join(problems[:5]) + "\n")
         return 1
@@ -203,3 +212,48 @@ def run_diff(args: argparse.Namespace) -> int:
         for path, old, new in differences(a, b):
             sys.stdout.write(f"  {path}: {old!r} -> {new!r}\n")
     return 0 if same_contract else 1
+
+
+def _render_range(
+    args: argparse.Namespace,
+    profile: FeedProfile,
+    cells: dict[tuple[str, str, int], IntervalAccumulator],
+    start_ms: int,
+    kpi: KpiConfig,
+) -> int:
+    if not profile.payload.is_text:
+        sys.stderr.write(
+            f"render: --until is for csv and fixed-width payloads; {profile.id} is {profile.payload.format}\n"
+        )
+        return 2
+    try:
+        until_ms = parse_instant(args.until)
+    except ValueError as exc:
+        sys.stderr.write(f"render: --until: {exc}\n")
+        return 2
+    grid = profile.grid()
+    starts: list[int] = []
+    at = start_ms
+    while at < until_ms:
+        starts.append(at)
+        at = grid.next_start(at)
+    records = [
+        interval_record(
+            profile,
+            at,
+            {(q, media): acc for (q, media, start), acc in cells.items() if start == at},
+            args.revision,
+            kpi=kpi,
+        )
+        for at in starts
+    ]
+    body = PayloadRenderer(profile).text(records)
+    layout = profile.payload.text
+    assert layout is not None
+    problems = text_problems(profile.payload.format, layout, body)
+    sys.stderr.write(f"({len(starts)} intervals, {len(body)} bytes)\n")
+    sys.stdout.buffer.write(body)
+    if problems:
+        sys.stderr.write("render: the file breaks its layout: " + "; ".join(problems) + "\n")
+        return 1
+    return 0

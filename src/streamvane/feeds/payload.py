@@ -14,6 +14,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from streamvane.feeds.mapping import FieldSpec
+from streamvane.feeds.text_layout import TextLayout
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 
@@ -31,7 +32,7 @@ class DimensionFieldNames(BaseModel):
 class PayloadSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["json", "xml"] = "json"
+    format: Literal["json", "xml", "csv", "fixed-width"] = "json"
     schema_version: str = Field("1.0", min_length=1, description="Carried in every payload.")
     root: str = Field("QueueIntervalStatistics", pattern=_NAME, description="XML root element name.")
     row: str = Field("Row", pattern=_NAME, description="XML row element name.")
@@ -39,11 +40,22 @@ class PayloadSpec(BaseModel):
         None, description="XSD file in streamvane/schemas (XML only); every payload is validated."
     )
     dimension_fields: DimensionFieldNames = Field(default_factory=DimensionFieldNames)
+    text: TextLayout | None = Field(
+        None, description="csv and fixed-width: the columns and their formatting (feeds/text_layout.py)."
+    )
+
+    @property
+    def is_text(self) -> bool:
+        return self.format in ("csv", "fixed-width")
 
     @model_validator(mode="after")
     def _xml_only(self) -> Self:
         if self.xsd is not None and self.format != "xml":
             raise ValueError("'xsd' applies to format 'xml' only (JSON payloads get a generated JSON Schema)")
+        if self.is_text and self.text is None:
+            raise ValueError(f"format {self.format} needs 'text' (its columns)")
+        if not self.is_text and self.text is not None:
+            raise ValueError("'text' applies to formats csv and fixed-width only")
         return self
 
 

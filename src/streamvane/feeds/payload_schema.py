@@ -5,9 +5,10 @@ JSON against a JSON Schema generated from the profile, XML against the profile's
 
 from __future__ import annotations
 
+import csv
 import re
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import fastjsonschema
 import orjson
@@ -15,6 +16,7 @@ from lxml import etree
 
 from streamvane.errors import InputError
 from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.text_layout import TextLayout
 
 _ISO_LOCAL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
 _ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
@@ -120,6 +122,8 @@ class PayloadValidator:
         self._xsd = load_xsd(xsd) if xsd else None
 
     def problems(self, body: bytes) -> list[str]:
+        if self.profile.payload.text is not None:
+            return text_problems(self.profile.payload.format, self.profile.payload.text, body)
         if self._json is not None:
             try:
                 doc = orjson.loads(body)
@@ -144,3 +148,39 @@ class PayloadValidator:
             raise PayloadInvalidError(
                 f"{self.profile.id}: payload breaks its contract: " + "; ".join(problems[:5])
             )
+
+
+def text_problems(format_: str, layout: TextLayout, body: bytes) -> list[str]:
+    """A CSV or fixed-width body against its layout: the header, and every line's column count
+    (CSV) or width (fixed-width), with the line ending the layout names."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [f"not UTF-8: {exc}"]
+    if not text.endswith(layout.newline):
+        return [f"the last line does not end with {layout.line_ending}"]
+    lines = text[: -len(layout.newline)].split(layout.newline)
+    if format_ == "fixed-width":
+        width = sum(c.width or 0 for c in layout.columns)
+        return [
+            f"line {n}: {len(line)} characters, the layout has {width}"
+            for n, line in enumerate(lines, 1)
+            if len(line) != width
+        ][:5]
+    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_NONE if layout.quoting == "none" else csv.QUOTE_MINIMAL
+    reader = csv.reader(
+        lines,
+        delimiter=layout.delimiter,
+        quotechar=layout.quote_char,
+        quoting=quoting,
+        escapechar="\\" if quoting == csv.QUOTE_NONE else None,
+    )
+    rows = list(reader)
+    problems = [
+        f"line {n}: {len(row)} values, the layout has {len(layout.columns)}"
+        for n, row in enumerate(rows, 1)
+        if len(row) != len(layout.columns)
+    ]
+    if layout.header and rows and rows[0] != [c.header for c in layout.columns]:
+        problems.insert(0, f"header {rows[0]} is not the layout's {[c.header for c in layout.columns]}")
+    return problems[:5]

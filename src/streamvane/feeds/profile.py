@@ -96,6 +96,10 @@ class FeedProfile(BaseModel):
         dims = [(d.queue_id, d.media_type) for d in self.dimensions]
         if len(set(dims)) != len(dims):
             raise ValueError("dimensions: a (queue_id, media_type) pair is listed twice")
+        if self.payload.text is not None:
+            problems = self.payload.text.check_columns(set(names), self.payload.format == "fixed-width")
+            if problems:
+                raise ValueError("payload.text: " + "; ".join(problems))
         return self
 
     def grid(self) -> IntervalGrid:

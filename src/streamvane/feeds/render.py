@@ -13,9 +13,12 @@ without one is refused (:class:`UnrenderableRecord`), never rendered with today'
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from lxml import etree
@@ -23,11 +26,13 @@ from lxml import etree
 from streamvane.errors import InputError
 from streamvane.feeds.mapping import Evaluator, Number, RowContext, compile_field
 from streamvane.feeds.profile import FeedProfile
+from streamvane.feeds.text_layout import LITERAL, TextLayout
 from streamvane.kpi.intervals import zone
 from streamvane.records.feed_record import FeedRecord
 
 JSON_CONTENT_TYPE = "application/json"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+TEXT_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "fixed-width": "text/plain; charset=utf-8"}
 
 
 class UnrenderableRecord(InputError):
@@ -67,7 +72,17 @@ class PayloadRenderer:
         doc = self.document(record)
         if profile.payload.format == "json":
             return Payload(orjson.dumps(doc), JSON_CONTENT_TYPE, len(doc["rows"]))
+        if profile.payload.is_text:
+            return Payload(self.text([record]), TEXT_CONTENT_TYPES[profile.payload.format], len(doc["rows"]))
         return Payload(_xml(profile, doc), XML_CONTENT_TYPE, len(doc["rows"]))
+
+    def text(self, records: Sequence[FeedRecord]) -> bytes:
+        """A CSV or fixed-width file of ``records`` (one header, then each record's rows in the
+        order given): one interval's payload, or a day's file for a legacy import."""
+        layout = self.profile.payload.text
+        if layout is None:
+            raise UnrenderableRecord(f"profile {self.profile.id} has no text layout")
+        return _text(self.profile, layout, [(r, self.document(r)) for r in records])
 
 
 def render(profile: FeedProfile, record: FeedRecord) -> Payload:
@@ -146,3 +161,104 @@ def _xml(profile: FeedProfile, doc: dict[str, Any]) -> bytes:
 
 def _number(value: Number, decimals: int) -> str:
     return f"{value:.{decimals}f}" if decimals else str(int(value))
+
+
+def _text(profile: FeedProfile, layout: TextLayout, items: list[tuple[FeedRecord, dict[str, Any]]]) -> bytes:
+    decimals = {f.name: f.decimals for f in profile.fields}
+    names = profile.payload.dimension_fields
+    labels = {(d.queue_id, d.media_type): (d.name, d.external_key) for d in profile.dimensions}
+    local, utc = zone(profile.time_zone), UTC
+    lines: list[list[tuple[str, bool]]] = []  # per line, per column: (text, is a number)
+    if layout.header:
+        lines.append([(c.header, False) for c in layout.columns])
+    for record, doc in items:
+        interval = {
+            "interval_start": datetime.fromtimestamp(record.interval_start_ms / 1000, local),
+            "interval_end": datetime.fromtimestamp(record.interval_end_ms / 1000, local),
+            "interval_start_utc": datetime.fromtimestamp(record.interval_start_ms / 1000, utc),
+            "interval_end_utc": datetime.fromtimestamp(record.interval_end_ms / 1000, utc),
+        }
+        constants = {
+            "revision": str(record.revision),
+            "profile_id": profile.id,
+            "schema_version": doc["schemaVersion"],
+        }
+        for row in doc["rows"]:
+            queue, media = str(row[names.queue_id]), str(row[names.media_type])
+            name, key = labels.get((queue, media), (None, None))
+            dimension = {
+                "queue_id": queue,
+                "media_type": media,
+                "queue_name": name or queue,
+                "queue_key": key or queue,
+            }
+            line = []
+            for column in layout.columns:
+                value, number = _cell(column.value, row, decimals, dimension, interval, constants, layout)
+                line.append((column.map.get(value, value), number))
+            lines.append(line)
+    if profile.payload.format == "csv":
+        return _csv_lines(layout, lines)
+    return _fixed_lines(profile, layout, lines)
+
+
+def _cell(
+    source: str,
+    row: dict[str, Any],
+    decimals: dict[str, int],
+    dimension: dict[str, str],
+    interval: dict[str, datetime],
+    constants: dict[str, str],
+    layout: TextLayout,
+) -> tuple[str, bool]:
+    if source.startswith(LITERAL):
+        return source[len(LITERAL) :], False
+    if source in decimals:
+        value = row.get(source)
+        if value is None:
+            return layout.empty, True
+        return _number(value, decimals[source]).replace(".", layout.decimal_separator), True
+    if source in interval:
+        return interval[source].strftime(layout.time_format), False
+    if source in constants:
+        return constants[source], False
+    return dimension.get(source, layout.empty), False
+
+
+def _csv_lines(layout: TextLayout, lines: list[list[tuple[str, bool]]]) -> bytes:
+    out = io.StringIO()
+    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL
+    if layout.quoting == "all":
+        quoting = csv.QUOTE_ALL
+    elif layout.quoting == "none":
+        quoting = csv.QUOTE_NONE
+    writer = csv.writer(
+        out,
+        delimiter=layout.delimiter,
+        quotechar=layout.quote_char,
+        quoting=quoting,
+        lineterminator=layout.newline,
+        escapechar="\\" if quoting == csv.QUOTE_NONE else None,
+    )
+    for line in lines:
+        writer.writerow([text for text, _ in line])
+    return out.getvalue().encode("utf-8")
+
+
+def _fixed_lines(profile: FeedProfile, layout: TextLayout, lines: list[list[tuple[str, bool]]]) -> bytes:
+    out = []
+    for line in lines:
+        cells = []
+        for column, (text, number) in zip(layout.columns, line, strict=True):
+            width = column.width or len(text)
+            if len(text) > width:
+                if number:
+                    raise UnrenderableRecord(
+                        f"profile {profile.id}: {text} does not fit column {column.header!r} ({width} wide)"
+                    )
+                text = text[:width]
+            right = column.align == "right" or (column.align is None and number)
+            pad = column.pad or layout.pad
+            cells.append(text.rjust(width, pad) if right else text.ljust(width, pad))
+        out.append("".join(cells))
+    return "".join(line + layout.newline for line in out).encode("utf-8")
