@@ -6,7 +6,10 @@ import logging
 from typing import Any
 
 from streamvane.agents.publish import publish_outboxes
+from streamvane.feeds.drift import SilenceTracker, unmapped_in
+from streamvane.kpi.intervals import format_instant
 from streamvane.records.avro import AvroCodec
+from streamvane.records.feed_record import FeedRecord
 from streamvane.records.partial import Partial
 from streamvane.stages.assemble import Assembler, AssemblerConfig
 from streamvane.stages.plan import base_grid, feed_start_ms
@@ -28,6 +31,40 @@ def register(topology: Topology) -> None:
     )
     codec = AvroCodec()
     table = topology.assembly
+    profiles = {p.id: p for p in settings.profiles}
+    silence = SilenceTracker()
+    reported_unmapped: set[tuple[str, str, str]] = set()
+
+    def watch_drift(record: FeedRecord) -> None:
+        """Routing drift, live: a metric always, a log line when a queue starts drifting."""
+        profile = profiles.get(record.profile_id)
+        if profile is None:
+            return
+        for finding in unmapped_in(profile, record):
+            key = (finding.profile_id, finding.queue_id, finding.media_type)
+            if record.revision == 1:  # a restatement's interval was counted already
+                topology.metrics.unmapped_offered.labels(*key).inc(finding.offered)
+            if key not in reported_unmapped:
+                reported_unmapped.add(key)
+                log.warning(
+                    "routing drift: queue %s (%s) carries traffic (%d offered in %s) but profile %s does "
+                    "not list it: its interactions are in no payload",
+                    finding.queue_id,
+                    finding.media_type,
+                    finding.offered,
+                    format_instant(record.interval_start_ms),
+                    profile.id,
+                )
+        for finding in silence.observe(profile, record):
+            log.warning(
+                "routing drift: queue %s (%s) of profile %s has had no traffic since %s (silent_after_ms %d)",
+                finding.queue_id,
+                finding.media_type,
+                profile.id,
+                format_instant(finding.since_ms or record.interval_start_ms),
+                profile.silent_after_ms or 0,
+            )
+        topology.metrics.silent_queues.labels(profile.id).set(silence.silent_count(profile.id))
 
     @topology.app.agent(topology.partials, name="assemble", concurrency=1)
     async def assemble(stream: Any) -> None:
@@ -38,6 +75,7 @@ def register(topology: Topology) -> None:
             if await publish_outboxes(topology, [store]):
                 await table.commit([store], topology.output)
             for record in records:
+                watch_drift(record)
                 topology.metrics.records.labels(record.profile_id).inc()
                 if record.revision > 1:
                     topology.metrics.restatements.labels(record.profile_id).inc()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from streamvane.feeds.drift import drift_report
 from streamvane.feeds.endpoint import NoAuth
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.loader import ProfileError, load_profile, load_profiles_dir, profile_files
@@ -31,7 +32,7 @@ from streamvane.feeds.sample_records import sample_records
 from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.compute import compute
 from streamvane.kpi.config import KpiConfig, load_kpi_config
-from streamvane.kpi.intervals import parse_instant
+from streamvane.kpi.intervals import format_instant, parse_instant
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +58,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--from", dest="from_env", required=True, help="environment, e.g. test")
     d.add_argument("--to", dest="to_env", required=True, help="environment, e.g. prod")
     d.set_defaults(handler=run_diff)
+    drift = inner.add_parser(
+        "drift",
+        help="queues with traffic that no profile lists, and listed queues silent past their limit, "
+        "from the feed-record history (settings: kafka.*, profiles)",
+    )
+    drift.add_argument("--from", dest="from_", required=True, help="first interval start, ISO-8601")
+    drift.add_argument("--to", required=True, help="end (exclusive), ISO-8601")
+    drift.set_defaults(handler=run_drift)
     v.set_defaults(handler=run_validate)
     r = inner.add_parser("render", help="print the exact payload one interval of an event file gives")
     r.add_argument("profile", help="a profile YAML file, or a profile id in --profiles-dir")
@@ -257,3 +266,34 @@ def _render_range(
         sys.stderr.write("render: the file breaks its layout: " + "; ".join(problems) + "\n")
         return 1
     return 0
+
+
+def run_drift(args: argparse.Namespace) -> int:
+    """Routing drift over a range of the feed-record topic; exit 1 when there is any."""
+    from streamvane.broker.preflight import open_kafka
+    from streamvane.commands.replay import existing_records
+    from streamvane.records.avro import AvroCodec
+    from streamvane.settings import Settings
+
+    settings = Settings()
+    try:
+        from_ms, to_ms = parse_instant(args.from_), parse_instant(args.to)
+    except ValueError as exc:
+        sys.stderr.write(f"drift: {exc}\n")
+        return 2
+    records = existing_records(open_kafka(settings.kafka), settings.topics.feed_records, AvroCodec()).values()
+    findings = drift_report(settings.profiles, records, from_ms, to_ms)
+    for f in findings:
+        queue = f"{f.queue_id} ({f.media_type})"
+        if f.kind == "unmapped":
+            since = format_instant(f.since_ms) if f.since_ms is not None else "?"
+            sys.stdout.write(f"unmapped  {f.profile_id}  {queue}  {f.offered} offered since {since}\n")
+        else:
+            since = (
+                f"no traffic since {format_instant(f.since_ms)}" if f.since_ms else "no traffic in the range"
+            )
+            sys.stdout.write(f"silent    {f.profile_id}  {queue}  {since}\n")
+    sys.stderr.write(
+        f"drift: {len(findings)} findings from {format_instant(from_ms)} to {format_instant(to_ms)}\n"
+    )
+    return 1 if findings else 0

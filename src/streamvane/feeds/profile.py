@@ -53,6 +53,12 @@ class FeedProfile(BaseModel):
         (), description="Rows of the payload, always present (zero when quiet); empty: every queue seen."
     )
     description: str = ""
+    silent_after_ms: int | None = Field(
+        None,
+        gt=0,
+        description="Routing drift: a listed queue without offered traffic for longer than this is "
+        "reported silent (none: never).",
+    )
     delivery_deadline_ms: int = Field(
         10 * 60_000, gt=0, description="Deliver within this long after the interval is closed."
     )

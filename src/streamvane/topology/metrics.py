@@ -56,6 +56,19 @@ class WorkerMetrics:
             registry=r,
         )
         self.consumer_lag = consumer_lag_gauge(r)
+        self.unmapped_offered = Counter(
+            "streamvane_drift_unmapped_offered",
+            "Offered interactions of queues that carry traffic but are listed in no dimension of the "
+            "profile (routing drift), by profile and queue.",
+            ["profile", "queue_id", "media"],
+            registry=r,
+        )
+        self.silent_queues = Gauge(
+            "streamvane_drift_silent_queues",
+            "Listed queues without traffic for longer than the profile's silent_after_ms, by profile.",
+            ["profile"],
+            registry=r,
+        )
 
     def summary(self) -> str:
         """One line of the totals so far, for the worker's periodic progress log: whether each

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from streamvane.feeds.drift import drift_report
 from streamvane.feeds.interval_status import STATES, IntervalCell, IntervalStatus
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.render import local_iso, utc_iso
@@ -91,6 +92,19 @@ def status_html(
         f"<td>{html.escape(str(e.get('detail', '')))}</td></tr>"
         for e in reversed(errors)
     )
+    held = [c.record for (pid, _), c in status.cells.items() if pid in by_profile and c.record is not None]
+    drift_rows = "".join(
+        f"<tr><td>{f.kind}</td><td>{html.escape(f.profile_id)}</td><td>{html.escape(f.queue_id)}</td>"
+        f"<td>{html.escape(f.media_type)}</td><td>{f.offered if f.kind == 'unmapped' else ''}</td>"
+        f"<td>{utc_iso(f.since_ms) if f.since_ms is not None else 'never'}</td></tr>"
+        for f in (
+            drift_report(
+                profiles, held, min(r.interval_start_ms for r in held), max(r.interval_end_ms for r in held)
+            )
+            if held
+            else []
+        )
+    )
     body = (
         f"<h1>Streamvane status</h1><p>As of {utc_iso(now_ms)}; refreshes every {REFRESH_S} s. "
         f"Each cell is an interval in its profile's own zone; click it for the delivered body, the "
@@ -98,6 +112,10 @@ def status_html(
         f"<h2>Consumer lag</h2><table><tr><th>group / topic</th><th>records behind</th></tr>{lag_rows}</table>"
         f"<h2>Watermark per keyed partition</h2><table><tr><th>partition</th><th>watermark</th><th>behind the wall clock</th></tr>{marks}</table>"
         f"<h2>Last errors</h2><table><tr><th>where</th><th>interval</th><th>what</th></tr>{recent}</table>"
+        f"<h2>Routing drift</h2><p>Queues with traffic that a profile does not list, and listed queues "
+        f"silent past the profile's silent_after_ms, over every interval the page holds.</p>"
+        f"<table><tr><th>finding</th><th>profile</th><th>queue</th><th>media</th><th>offered</th>"
+        f"<th>since</th></tr>{drift_rows}</table>"
     )
     return _page("Streamvane status", body, refresh=True)
 
