@@ -374,6 +374,7 @@ class Settings(BaseSettings):
             loaded = load_profiles_dir(self.profiles_dir, self.profiles_env)
             self.profiles = (*self.profiles, *loaded)
             self.profiles_dir = None
+        self.profiles = tuple(feed for p in self.profiles for feed in p.side_by_side())
         ids = [p.id for p in self.profiles]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:

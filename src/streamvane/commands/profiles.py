@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -114,14 +115,23 @@ def run_validate(args: argparse.Namespace) -> int:
 def _problems(
     path: Path, seen: dict[str, Path], env: str | None = None, check_files: bool = True
 ) -> list[str]:
-    """Everything wrong with one profile file (under ``env``'s overlay), each line naming the file."""
+    """Everything wrong with one profile file (under ``env``'s overlay), each line naming the file;
+    every payload version it delivers is checked."""
     try:
         profile = load_profile(path, env)
     except ProfileError as exc:
         return exc.problems
-    if profile.id in seen:
-        return [f"{path}: id: {profile.id!r} is already used by {seen[profile.id]}"]
-    seen[profile.id] = path
+    problems: list[str] = []
+    for feed in profile.side_by_side():
+        if feed.id in seen:
+            problems.append(f"{path}: id: {feed.id!r} is already used by {seen[feed.id]}")
+            continue
+        seen[feed.id] = path
+        problems += _feed_problems(path, feed, check_files)
+    return list(dict.fromkeys(problems))
+
+
+def _feed_problems(path: Path, profile: FeedProfile, check_files: bool) -> list[str]:
     problems = [f"{path}: {problem}" for problem in profile_problems(profile)] if check_files else []
     try:
         validator = PayloadValidator(profile)
@@ -136,7 +146,14 @@ def _problems(
             f"{len(profile.fields)} fields, {len(profile.dimensions) or 'all'} rows, "
             f"{profile.payload.format} {profile.payload.schema_version} -> {target}\n"
         )
-    return list(dict.fromkeys(problems))
+    today = datetime.now(UTC).date()
+    if profile.deprecated_after is not None and profile.deprecated_after < today:
+        sys.stderr.write(
+            f"warning: {path}: {profile.id} delivers payload {profile.payload.schema_version}, deprecated "
+            f"after {profile.deprecated_after.isoformat()}: move its consumers to a newer version, "
+            "then remove it\n"
+        )
+    return problems
 
 
 def _find(args: argparse.Namespace) -> FeedProfile:

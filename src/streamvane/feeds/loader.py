@@ -82,7 +82,8 @@ def overlays(directory: Path, env: str) -> dict[str, Path]:
 
 
 def load_profiles(paths: Iterable[Path], env: str | None = None) -> tuple[FeedProfile, ...]:
-    """Every file's profile; all problems of all files are reported together, plus duplicate ids."""
+    """Every file's profile (and one feed per further payload version: :meth:`FeedProfile.side_by_side`);
+    all problems of all files are reported together, plus duplicate ids."""
     problems: list[str] = []
     profiles: list[FeedProfile] = []
     seen: dict[str, Path] = {}
@@ -92,11 +93,12 @@ def load_profiles(paths: Iterable[Path], env: str | None = None) -> tuple[FeedPr
         except ProfileError as exc:
             problems.extend(exc.problems)
             continue
-        if profile.id in seen:
-            problems.append(f"{path}: id: {profile.id!r} is already used by {seen[profile.id]}")
-            continue
-        seen[profile.id] = path
-        profiles.append(profile)
+        for feed in profile.side_by_side():
+            if feed.id in seen:
+                problems.append(f"{path}: id: {feed.id!r} is already used by {seen[feed.id]}")
+                continue
+            seen[feed.id] = path
+            profiles.append(feed)
     if problems:
         raise ProfileError(problems)
     return tuple(profiles)

@@ -10,7 +10,8 @@ as seen by the worker when it emits the record (interval end + grace in live ope
 
 from __future__ import annotations
 
-from typing import Self
+from datetime import date
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -36,6 +37,20 @@ class Dimension(BaseModel):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.lower()
+
+
+class PayloadVersion(BaseModel):
+    """Another payload version of the same feed, delivered beside the profile's own on every
+    interval: its own payload (schema version, format), optionally its own fields and its own
+    endpoint (default: the profile's, told apart by the X-Streamvane-Payload-Version header)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,15}$", description="Short name, e.g. v2.")
+    payload: PayloadSpec
+    fields: tuple[FieldSpec, ...] | None = Field(None, min_length=1, description="Default: the profile's.")
+    endpoint: EndpointSpec | None = Field(None, description="Default: the profile's endpoint.")
+    deprecated_after: date | None = Field(None, description="profiles validate warns after this day.")
 
 
 class FeedProfile(BaseModel):
@@ -64,6 +79,14 @@ class FeedProfile(BaseModel):
     )
     fields: tuple[FieldSpec, ...] = Field(DEFAULT_FIELDS, min_length=1, description="The KPI mapping.")
     payload: PayloadSpec = Field(default_factory=PayloadSpec)
+    deprecated_after: date | None = Field(
+        None, description="This payload version is deprecated after this day (profiles validate warns)."
+    )
+    versions: tuple[PayloadVersion, ...] = Field(
+        (),
+        description="Further payload versions delivered side by side; each becomes the feed "
+        "<id>.<name>, with the same grid, dimensions and KPI settings.",
+    )
     endpoint: EndpointSpec | None = Field(None, description="Where to deliver; none: records only.")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     acceptance: AcceptanceSpec = Field(default_factory=AcceptanceSpec)
@@ -108,5 +131,34 @@ class FeedProfile(BaseModel):
                 raise ValueError("payload.text: " + "; ".join(problems))
         return self
 
+    def side_by_side(self) -> tuple[FeedProfile, ...]:
+        """This profile and one feed per further payload version (id ``<id>.<name>``): computed
+        from the same events, keyed and ledgered apart, so a new version never changes what a
+        consumer of an older one receives."""
+        out = [self.model_copy(update={"versions": ()})]
+        for v in self.versions:
+            update = {
+                "id": f"{self.id}.{v.name}",
+                "payload": v.payload,
+                "fields": v.fields or self.fields,
+                "endpoint": v.endpoint or self.endpoint,
+                "deprecated_after": v.deprecated_after,
+                "versions": (),
+            }
+            out.append(
+                FeedProfile.model_validate(
+                    {**self.model_dump(), **{k: _dumped(x) for k, x in update.items()}}
+                )
+            )
+        return tuple(out)
+
     def grid(self) -> IntervalGrid:
         return IntervalGrid(Granularity.parse(self.cadence), self.time_zone)
+
+
+def _dumped(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, tuple):
+        return tuple(_dumped(v) for v in value)
+    return value
