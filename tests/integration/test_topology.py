@@ -436,6 +436,12 @@ def test_a_replay_older_than_the_kept_history_is_refused_not_recomputed_from_few
         dry = [sys.executable, "-m", "streamvane", "replay", "recompute", *range_args, "--dry-run"]
         complete = subprocess.run(dry, env=run.env, capture_output=True, text=True, timeout=300)
         assert complete.returncode == 0, complete.stderr  # nothing was ever deleted: the history is whole
+        group = f"{run.app_id}-ingest"  # a worker's group, positioned at the start of the day
+        subprocess.run(
+            [str(kafka.KAFKA_SH), "consumer-groups", "--bootstrap-server", kafka_bootstrap, "--group", group,
+             "--topic", run.topics["events"], "--reset-offsets", "--to-earliest", "--execute"],
+            capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
         # Retention (or a deletion) removes the first 1,000 events of the day.
         client = kafka.admin(kafka_bootstrap)
         futures = client.delete_records([TopicPartition(run.topics["events"], 0, 1_000)])
@@ -445,6 +451,12 @@ def test_a_replay_older_than_the_kept_history_is_refused_not_recomputed_from_few
         assert refused.returncode == 2
         assert f"event topic {run.topics['events']} keeps history only from" in refused.stderr
         assert "recomputing from 2026-11-02T08:00:00" in refused.stderr
+        run.start()  # the worker resumes at the first event still held, and says what was lost
+        run.wait_ingested()
+        assert (
+            f"input {run.topics['events']}/0: the group's position 0 is no longer held (the topic keeps "
+            "records from 1000 on): 1000 events were deleted before this app read them" in run.log.read_text()
+        )
     finally:
         run.cleanup()
 

@@ -69,8 +69,14 @@ class WorkerRun(ProcessControl):
             **{f"STREAMVANE_TOPICS__{name.upper()}": topic for name, topic in self.topics.items()},
         }
         self.log = self.tmp / "worker.log"
+        # Unlimited retention, as the app creates it: simulated events carry Kafka timestamps of
+        # November 2026, and under the broker's 7-day default its retention check (every minute)
+        # would delete them while a test still reads them (a replay then reads nothing).
         kafka.create_topic(
-            self.bootstrap, self.topics["events"], partitions=self.partitions, config=self.events_config
+            self.bootstrap,
+            self.topics["events"],
+            partitions=self.partitions,
+            config={"retention.ms": "-1", **self.events_config},
         )
 
     # -- process -----------------------------------------------------------------------------

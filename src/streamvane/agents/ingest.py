@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
@@ -95,6 +96,28 @@ class IngestLoop:
             self.tick()
         return len(records)
 
+    def on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        """Say so when the group's position in an input partition is no longer held: Kafka's
+        retention (or a deletion) removed records this app had not read, the consumer resumes at
+        the earliest one still there, and the events in between never reach the KPIs. A replay
+        reset to a time older than the topic's history hits this too."""
+        committed = consumer.committed(partitions, timeout=10)
+        for tp in committed:
+            if tp.offset < 0:
+                continue
+            low, _ = consumer.get_watermark_offsets(tp, timeout=10)
+            if tp.offset < low:
+                self.metrics.history_lost.inc(low - tp.offset)
+                log.error(
+                    "input %s/%d: the group's position %d is no longer held (the topic keeps records "
+                    "from %d on): %d events were deleted before this app read them and are not in its KPIs",
+                    tp.topic,
+                    tp.partition,
+                    tp.offset,
+                    low,
+                    low - tp.offset,
+                )
+
     def tick(self) -> None:
         """Advance this consumer's idle input partitions; publish a marker when any moved."""
         idle_at = self.clock() - self.settings.worker.max_delivery_delay_ms
@@ -154,9 +177,10 @@ def register(topology: Topology) -> None:
         settings = topology.settings
         consumer = await loop.run_in_executor(executor, Consumer, consumer_config(settings, topology.kafka))
         try:
-            await loop.run_in_executor(executor, consumer.subscribe, [settings.topics.events])
             output = OutputProducer(topology.kafka)
             ingest_loop = IngestLoop(settings, topology.input_partitions, topology.metrics, consumer, output)
+            subscribe = partial(consumer.subscribe, [settings.topics.events], on_assign=ingest_loop.on_assign)
+            await loop.run_in_executor(executor, subscribe)
             while True:
                 await loop.run_in_executor(executor, ingest_loop.step)
         finally:

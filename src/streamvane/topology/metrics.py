@@ -56,6 +56,11 @@ class WorkerMetrics:
             registry=r,
         )
         self.consumer_lag = consumer_lag_gauge(r)
+        self.history_lost = Counter(
+            "streamvane_input_history_lost",
+            "Input records deleted (retention) before ingest read them: events missing from the KPIs.",
+            registry=r,
+        )
         self.unmapped_offered = Counter(
             "streamvane_drift_unmapped_offered",
             "Offered interactions of queues that carry traffic but are listed in no dimension of the "

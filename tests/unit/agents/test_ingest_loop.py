@@ -3,6 +3,7 @@ committed, a failed flush commits nothing, and ticks advance only idle input par
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,8 +73,10 @@ class FakeConsumer:
     def assignment(self) -> list[TopicPartition]:
         return [TopicPartition(TOPIC, p) for p in sorted(self.high)]
 
+    low: dict[int, int] = field(default_factory=dict)
+
     def get_watermark_offsets(self, tp: TopicPartition, timeout: float) -> tuple[int, int]:
-        return 0, self.high[tp.partition]
+        return self.low.get(tp.partition, 0), self.high[tp.partition]
 
     def committed(self, tps: list[TopicPartition], timeout: float) -> list[TopicPartition]:
         return [
@@ -157,3 +160,17 @@ def test_the_ingest_group_is_the_app_ids_own_and_static_membership_follows_the_i
     config = consumer_config(settings, KafkaConnection.plaintext(settings.kafka.bootstrap_servers))
     assert (config["group.id"], config["group.instance.id"]) == ("wfm-prod-ingest", "worker-0-ingest")
     assert config["enable.auto.commit"] is False
+
+
+def test_a_position_that_retention_deleted_is_reported_with_the_events_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    consumer = FakeConsumer([], [], high={0: 900, 1: 50}, committed_offsets={0: 100, 1: 20}, low={0: 400})
+    ingest = loop(consumer, FakeOutput([]), [T0])
+    with caplog.at_level(logging.ERROR):
+        ingest.on_assign(consumer, consumer.assignment())
+    assert [r.getMessage() for r in caplog.records] == [
+        f"input {TOPIC}/0: the group's position 100 is no longer held (the topic keeps records from 400 on): "
+        "300 events were deleted before this app read them and are not in its KPIs"
+    ]
+    assert ingest.metrics.registry.get_sample_value("streamvane_input_history_lost_total") == 300
