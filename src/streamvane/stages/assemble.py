@@ -96,7 +96,9 @@ class Assembler:
         return out
 
     def _forget_old_partials(self) -> None:
-        """Partials of base intervals past every profile's correction horizon can go."""
+        """Partials of base intervals past every profile's correction horizon can go, but never
+        one a profile has yet to emit an interval from: a batch may end between the partials of
+        one profile interval, and the next batch still needs the first ones."""
         watermark = self._watermark()
         if watermark is None:
             return
@@ -104,7 +106,11 @@ class Assembler:
         raw = self.store.get("c")
         start = orjson.loads(raw) if raw is not None else self.config.start_ms
         base = self.config.base
-        while base.next_start(start) + _LONGEST_CADENCE_MS + horizon <= watermark:
+        pending = min(self._next_due(p, self.grids[p.id]) for p in self.config.profiles)
+        while (
+            base.next_start(start) + _LONGEST_CADENCE_MS + horizon <= watermark
+            and base.next_start(start) <= pending
+        ):
             for partition in range(self.config.partitions):
                 self.store.delete(f"p|{start:015d}|{partition}")
             start = base.next_start(start)
@@ -117,10 +123,14 @@ class Assembler:
             marks[p] = orjson.loads(raw) if raw is not None else None
         return combined_watermark(marks, range(self.config.partitions))
 
+    def _next_due(self, profile: FeedProfile, grid: IntervalGrid) -> int:
+        """The start of the profile's oldest interval not emitted yet."""
+        raw = self.store.get(f"o|{profile.id}")
+        return int(orjson.loads(raw)) if raw is not None else self._first_start(grid)
+
     def _due(self, profile: FeedProfile, grid: IntervalGrid, watermark: int | None) -> list[FeedRecord]:
         okey = f"o|{profile.id}"
-        raw = self.store.get(okey)
-        start = orjson.loads(raw) if raw is not None else self._first_start(grid)
+        start = self._next_due(profile, grid)
         out = []
         while True:
             record = self._assemble(profile, grid, start, watermark, restating=False)

@@ -40,3 +40,25 @@ def test_an_identical_re_assembly_is_not_a_new_revision_and_a_changed_one_is() -
     [restated] = a.accept_batch([partial(1, 2, 4, watermark="10:40")])
     assert (restated.revision, restated.event_count) == (2, 7)
     assert a.accept_batch([partial(1, 3, 4, watermark="10:50")]) == []
+
+
+def test_a_batch_ending_inside_a_longer_interval_never_loses_the_partials_it_still_needs() -> None:
+    """A close-backfill tick jumps the watermark far past the correction horizon. The partials
+    of 10:00 arrive in one batch, those of 10:15 in the next: the 15-minute profile emits 10:00
+    at once, and the 30-minute one must still find 10:00's partials when 10:15's arrive."""
+    half_hour = FeedProfile(
+        id="half", version=1, cadence="PT30M", grace_ms=0, correction_horizon_ms=3_600_000
+    )
+    a = Assembler(AssemblerConfig((PROFILE, half_hour), KpiConfig(), BASE, 1, at("10:00")), DictStore())
+
+    def base(start: str, end: str) -> Partial:
+        cells = {("q", "voice"): {"nOffered": (2, 2, 1, 1)}}
+        return Partial(0, at(start), at(end), 1, at("16:00"), cells)
+
+    first = a.accept_batch([base("10:00", "10:15")])
+    assert [(r.profile_id, r.interval_start_ms) for r in first] == [("wfm", at("10:00"))]
+    second = a.accept_batch([base("10:15", "10:30")])
+    assert [(r.profile_id, r.interval_start_ms, r.event_count) for r in second] == [
+        ("wfm", at("10:15"), 2),
+        ("half", at("10:00"), 4),
+    ]
