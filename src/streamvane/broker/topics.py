@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from streamvane.broker.preflight import open_kafka
+from streamvane.broker.connection import KafkaConnection
 from streamvane.errors import ConfigError
 from streamvane.settings import Settings
 
@@ -81,8 +81,10 @@ def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
     return [spec for spec in topic_specs(settings) if spec.name in wanted]
 
 
-def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> None:
-    admin = AdminClient(open_kafka(settings.kafka).config())
+def ensure_topics(settings: Settings, kafka: KafkaConnection, specs: list[TopicSpec] | None = None) -> None:
+    """Create the missing topics of ``specs`` (default: all); ``kafka``: the process's checked
+    connection (:func:`streamvane.broker.preflight.open_kafka`)."""
+    admin = AdminClient(kafka.config())
     existing = admin.list_topics(timeout=30).topics
     missing = []
     for spec in topic_specs(settings) if specs is None else specs:
@@ -130,13 +132,16 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float = 3
 
 
 def delete_topology(
-    settings: Settings, extra_groups: Sequence[str] = (), groups_within_s: float = 45.0
+    settings: Settings,
+    kafka: KafkaConnection,
+    extra_groups: Sequence[str] = (),
+    groups_within_s: float = 45.0,
 ) -> list[str]:
     """Every topic of this settings' topology, Faust's leader topic and every consumer group
     (demo and test clean-up: a run leaves nothing behind). A group is deleted once its last member
     has left (a stopped worker's may take its session timeout); returns the groups still there
     after ``groups_within_s``."""
-    admin = AdminClient(open_kafka(settings.kafka).config())
+    admin = AdminClient(kafka.config())
     names = [spec.name for spec in topic_specs(settings)] + [f"{settings.worker.app_id}-__assignor-__leader"]
     existing = admin.list_topics(timeout=30).topics
     doomed = [name for name in names if name in existing]
@@ -163,9 +168,9 @@ def _delete_groups(admin: AdminClient, groups: list[str], within_s: float) -> li
     return left
 
 
-def partition_count(settings: Settings, topic: str) -> int:
+def partition_count(kafka: KafkaConnection, topic: str) -> int:
     """How many partitions ``topic`` has now (it must exist)."""
-    admin = AdminClient(open_kafka(settings.kafka).config())
+    admin = AdminClient(kafka.config())
     metadata = admin.list_topics(topic, timeout=30).topics[topic]
     if metadata.error is not None:
         raise RuntimeError(f"cannot read topic {topic}: {metadata.error}")

@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
         from streamvane.broker.topics import ensure_topics
 
         genesys.start()
-        ensure_topics(demo_settings)
+        ensure_topics(demo_settings, kafka)
         children.start(
             "receiver",
             [
@@ -360,7 +360,7 @@ def run(args: argparse.Namespace) -> int:
             from streamvane.broker.topics import delete_topology
 
             with contextlib.suppress(Exception):
-                left = delete_topology(demo_settings, extra_groups=[view_group])
+                left = delete_topology(demo_settings, kafka, extra_groups=[view_group])
                 if left:
                     sys.stdout.write(f"streamvane demo: consumer groups still in use, not deleted: {left}\n")
     valid = view.receiver_check(receiver_log)

@@ -71,7 +71,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kafka = open_kafka(settings.kafka)
-    ensure_topics(settings, delivery_topic_specs(settings))
+    ensure_topics(settings, kafka, delivery_topic_specs(settings))
     config = dispatcher_config(settings, kafka)
     metrics = DispatcherMetrics()
     try:

@@ -75,8 +75,8 @@ class Entry:
 
 def entries(settings: Settings) -> Iterator[Entry]:
     """Every dead letter with its state (None: waiting)."""
-    ensure_topics(settings, delivery_topic_specs(settings))
     kafka = open_kafka(settings.kafka)
+    ensure_topics(settings, kafka, delivery_topic_specs(settings))
     states: dict[str, dict[str, Any]] = {}
     for msg in read_to_end(kafka, settings.topics.dead_letter_state):
         if msg.value():

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     auth = IngestAuth(credentials(s))
     tls = server_tls(s)
     kafka = open_kafka(settings.kafka)
-    ensure_topics(settings, ingest_topic_specs(settings))
+    ensure_topics(settings, kafka, ingest_topic_specs(settings))
     producer = AckedProducer(kafka, s.produce_timeout_s, s.max_queued_events)
     config = IngestConfig(
         events_topic=settings.topics.events,

@@ -122,7 +122,7 @@ def _to_kafka(spec: SimulationSpec, conversations: list[Conversation], speedup: 
 
     settings = Settings()
     kafka = open_kafka(settings.kafka)
-    ensure_topics(settings)
+    ensure_topics(settings, kafka)
     clock = Clock(spec.start_ms, speedup if speedup > 0 else float("inf"), time.time_ns() // 1_000_000)
     stop = threading.Event()
     sys.stderr.write(

@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     sys.stderr.write(f"worker: KPI settings {settings.kpi.fingerprint} (every feed record carries it)\n")
     kafka = open_kafka(settings.kafka)
     sys.stderr.write(f"worker: Kafka {kafka.describe()}\n")
-    ensure_topics(settings)
+    ensure_topics(settings, kafka)
     tokens = KafkaTokenProvider(kafka) if kafka.security.sasl_mechanism == "OAUTHBEARER" else None
-    topology = create_topology(settings, partition_count(settings, settings.topics.events), kafka, tokens)
+    topology = create_topology(settings, partition_count(kafka, settings.topics.events), kafka, tokens)
     ingest.register(topology)
     correlate.register(topology)
     assemble.register(topology)
