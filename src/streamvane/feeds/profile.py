@@ -11,7 +11,7 @@ as seen by the worker when it emits the record (interval end + grace in live ope
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -145,20 +145,9 @@ class FeedProfile(BaseModel):
                 "deprecated_after": v.deprecated_after,
                 "versions": (),
             }
-            out.append(
-                FeedProfile.model_validate(
-                    {**self.model_dump(), **{k: _dumped(x) for k, x in update.items()}}
-                )
-            )
+            # validated again: the version's fields and payload must fit the shared contract
+            out.append(FeedProfile.model_validate(self.model_copy(update=update).model_dump()))
         return tuple(out)
 
     def grid(self) -> IntervalGrid:
         return IntervalGrid(Granularity.parse(self.cadence), self.time_zone)
-
-
-def _dumped(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, tuple):
-        return tuple(_dumped(v) for v in value)
-    return value
