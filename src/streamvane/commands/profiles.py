@@ -193,10 +193,10 @@ def run_render(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"render: cannot read {args.events}: {exc.strerror}\n")
         return 1
+    by_start = _by_interval(aggregator.cells)
     if args.until:
-        return _render_range(args, profile, aggregator.cells, start_ms, kpi)
-    cells = {(q, media): acc for (q, media, start), acc in aggregator.cells.items() if start == start_ms}
-    record = interval_record(profile, start_ms, cells, args.revision, kpi=kpi)
+        return _render_range(args, profile, by_start, start_ms, kpi)
+    record = interval_record(profile, start_ms, by_start.get(start_ms, {}), args.revision, kpi=kpi)
     payload = render(profile, record)
     problems = PayloadValidator(profile).problems(payload.body)
     if profile.endpoint is not None:
@@ -240,10 +240,20 @@ def run_diff(args: argparse.Namespace) -> int:
     return 0 if same_contract else 1
 
 
+def _by_interval(
+    cells: dict[tuple[str, str, int], IntervalAccumulator],
+) -> dict[int, dict[tuple[str, str], IntervalAccumulator]]:
+    """``compute``'s cells grouped by interval start, for the records of one or many intervals."""
+    out: dict[int, dict[tuple[str, str], IntervalAccumulator]] = {}
+    for (queue, media, start), acc in cells.items():
+        out.setdefault(start, {})[(queue, media)] = acc
+    return out
+
+
 def _render_range(
     args: argparse.Namespace,
     profile: FeedProfile,
-    cells: dict[tuple[str, str, int], IntervalAccumulator],
+    by_start: dict[int, dict[tuple[str, str], IntervalAccumulator]],
     start_ms: int,
     kpi: KpiConfig,
 ) -> int:
@@ -263,16 +273,7 @@ def _render_range(
     while at < until_ms:
         starts.append(at)
         at = grid.next_start(at)
-    records = [
-        interval_record(
-            profile,
-            at,
-            {(q, media): acc for (q, media, start), acc in cells.items() if start == at},
-            args.revision,
-            kpi=kpi,
-        )
-        for at in starts
-    ]
+    records = [interval_record(profile, at, by_start.get(at, {}), args.revision, kpi=kpi) for at in starts]
     body = PayloadRenderer(profile).text(records)
     layout = profile.payload.text
     assert layout is not None
