@@ -92,3 +92,18 @@ def test_the_genesys_import_file_has_the_documented_columns_and_formats() -> Non
     start, queue, media, skills, language, *numbers = first.split(",")
     assert (start, queue, media, skills, language) == ("2026-10-24T22:00:00Z", "Sales", "Voice", "", "")
     assert all(n.isdigit() for n in numbers)
+
+
+def test_one_intervals_payload_is_the_header_and_that_intervals_rows_of_the_day_file(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    streamvane(
+        *("simulate", "--agents", "8", "--hours", "27", "--start", "2026-10-24T21:00:00Z"),
+        *("--seed", "5", "--out", str(events)),
+    )
+    rendered = streamvane(
+        *("profiles", "render", str(MIGRATION / "genesys-wfm-import.yaml")),
+        *("--interval", "2026-10-24T22:00:00Z", "--events", str(events)),
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    day = (GOLDEN / "genesys-wfm-import.2026-10-25.Europe-Berlin.csv").read_bytes()
+    assert rendered.stdout == b"".join(day.split(b"\r\n")[i] + b"\r\n" for i in (0, 1))
