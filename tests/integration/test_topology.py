@@ -477,18 +477,9 @@ def test_the_event_topic_keeps_its_history_unlimited_by_default(kafka_bootstrap:
         kafka.delete_topics(kafka_bootstrap, [events])
 
 
-TWO_WORKER_STALL = pytest.mark.xfail(
-    strict=False,
-    reason="known open defect (issue notes, session 6): when a second worker joins during the "
-    "backlog, a worker that keeps its keyed partitions across the rebalance sometimes stops "
-    "correlating them (no error; its progress line shows the watermark frozen), so intervals stop "
-    "being assembled; seen 2 runs in 7, root cause not yet found",
-)
-
-
 @pytest.mark.parametrize(
     ("input_partitions", "workers"),
-    [(1, 1), (4, 1), (8, 1), pytest.param(4, 2, marks=TWO_WORKER_STALL)],
+    [(1, 1), (4, 1), (8, 1), (4, 2)],
 )
 def test_a_day_waiting_in_a_multi_partition_backlog_with_ticks_on_is_exact_with_one_revision(
     kafka_bootstrap: str, tmp_path: Path, input_partitions: int, workers: int

@@ -5,7 +5,8 @@ Takes a few keyed-topic records (bundles, ticks) per batch; each partition's par
 :class:`~streamvane.stages.correlate.PartitionProcessor` against its partition of the state
 table. The stage applies a partition's records only without a gap; should the consumer skip one
 (faust-streaming can drop a fetched record when its flow is suspended mid-delivery, e.g. by a
-rebalance), the agent seeks the partition back to it (Faust's ``Consumer.seek``).
+rebalance), the agent seeks the partition back to it (Faust's ``Consumer.seek``), and again should
+that seek be undone (:mod:`streamvane.agents.rereads`).
 
 Then, for the whole batch: one table commit (changelog, one flush; RocksDB, one write
 batch per partition), the outboxes (partials, late-data quarantine) published with one flush,
@@ -15,11 +16,14 @@ and their clearing committed.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
 from streamvane.agents.publish import publish_outboxes
+from streamvane.agents.rereads import Rereads
 from streamvane.stages.bundles import BundleError, decode
 from streamvane.stages.correlate import (
     BatchResult,
@@ -91,7 +95,7 @@ def register(topology: Topology) -> None:
         )
 
     earliest: dict[int, int] = {}  # keyed partition → its first offset still held
-    seeking: dict[int, int] = {}  # keyed partition → the offset a pending seek reads again from
+    rereads = Rereads(time.monotonic)
 
     async def earliest_offset(partition: int, refresh: bool = False) -> int:
         if refresh or partition not in earliest:
@@ -99,9 +103,9 @@ def register(topology: Topology) -> None:
             earliest[partition] = (await topology.app.consumer.earliest_offsets(tp)).get(tp, 0)
         return earliest[partition]
 
-    async def read_again(partition: int, gap_from: int) -> None:
+    async def read_again(partition: int, gap_from: int, group: list[Any]) -> None:
         """The consumer skipped a keyed record: read the partition again from it."""
-        if seeking.get(partition) == gap_from:
+        if not rereads.should_seek(partition, gap_from, group[0].message.offset, group[-1].message.offset):
             return  # records fetched before the seek, still arriving
         first = await earliest_offset(partition, refresh=True)
         if first > gap_from:
@@ -111,14 +115,18 @@ def register(topology: Topology) -> None:
                 gap_from,
                 first - 1,
             )
+            rereads.clear(partition)
             return  # the next batch expects the first record still held
         log.warning(
             "keyed partition %d: record %d was skipped by the consumer; reading again from it",
             partition,
             gap_from,
         )
-        seeking[partition] = gap_from
-        await topology.app.consumer.seek(TP(settings.keyed_topic, partition), gap_from)
+        try:
+            await topology.app.consumer.seek(TP(settings.keyed_topic, partition), gap_from)
+        except IllegalStateError:
+            log.warning("keyed partition %d: no longer assigned here; its next owner reads it", partition)
+            rereads.clear(partition)
 
     @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
     async def correlate(stream: Any) -> None:
@@ -137,9 +145,9 @@ def register(topology: Topology) -> None:
                 await table.commit(stores, topology.output)
             for partition, result in results:
                 if result.gap_from is not None:
-                    await read_again(partition, result.gap_from)
+                    await read_again(partition, result.gap_from, groups[partition])
                 else:
-                    seeking.pop(partition, None)
+                    rereads.clear(partition)
                 record(partition, result)
 
     def record(partition: int, result: BatchResult) -> None:
