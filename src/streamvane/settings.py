@@ -148,6 +148,11 @@ class TopicSettings(BaseModel):
         "streamvane.feed.dlq.state.v1",
         description="Which dead letters were redriven or superseded (compacted, keyed by position).",
     )
+    provisional: str = Field(
+        "streamvane.feed.provisional.v1",
+        description="Provisional updates of open intervals (Avro), each interval's ended by an empty "
+        "marker when its final is emitted; kept a day.",
+    )
 
 
 class WorkerSettings(BaseModel):
@@ -183,6 +188,12 @@ class WorkerSettings(BaseModel):
     )
     session_timeout_s: float = Field(
         30.0, ge=6, description="Consumer group session timeout: how soon a dead worker's partitions move."
+    )
+    open_cells_every_s: float = Field(
+        5.0,
+        gt=0,
+        description="With provisional updates in any profile: how often each keyed partition's open "
+        "cells are sent to the assembler (an update shows counts at most this old).",
     )
     progress_log_s: float = Field(
         30.0,

@@ -85,6 +85,7 @@ class DispatchRun(ProcessControl):
                 "reconciliation",
                 "dispatch_progress",
                 "dead_letter_state",
+                "provisional",
             )
         }
         settings_file = self.tmp / f"dispatch-{self.run_id}.yaml"

@@ -41,6 +41,7 @@ class Pipeline:
     offsets: list[int] = field(default_factory=list)
     records: list[FeedRecord] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
+    finals_marked: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.ingest = IngestStage(
@@ -121,5 +122,8 @@ class Pipeline:
         outbox.clear(store)
         self.assembler.accept_batch(partials)
         for out in outbox.pending(self.assembler_store):
+            if out.destination == outbox.PROVISIONAL:
+                self.finals_marked.append((out.key or b"").decode())
+                continue
             self.records.append(self.codec.decode(out.value, dict(out.headers)[FINGERPRINT_HEADER].decode()))
         outbox.clear(self.assembler_store)

@@ -50,7 +50,7 @@ class WorkerRun(ProcessControl):
     def __post_init__(self) -> None:
         self.topics = {
             name: f"test.{name}.{self.run_id}"
-            for name in ("events", "keyed", "quarantine", "partials", "feed_records")
+            for name in ("events", "keyed", "quarantine", "partials", "feed_records", "provisional")
         }
         self.app_id = f"sv-{self.run_id}"
         settings_file = self.tmp / "settings.yaml"

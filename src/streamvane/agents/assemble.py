@@ -1,4 +1,10 @@
-"""Stage 3: every partition's partials → Avro feed records on the compacted feed topic."""
+"""Stage 3: every partition's partials → Avro feed records on the compacted feed topic.
+
+The partials topic also carries the keyed partitions' open cells (with provisional updates in
+any profile): they go to the in-memory :class:`~streamvane.stages.provisional.ProvisionalBoard`,
+and after each batch's finals are committed and published, the updates due are sent to the
+provisional topic (Avro, ``provisional_record`` schema), keyed like the final they precede.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,13 @@ from typing import Any
 from streamvane.agents.publish import publish_outboxes
 from streamvane.feeds.drift import SilenceTracker, unmapped_in
 from streamvane.kpi.intervals import format_instant
-from streamvane.records.avro import AvroCodec
+from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
+from streamvane.records.open_cells import OpenCells, is_open_cells
 from streamvane.records.partial import Partial
 from streamvane.stages.assemble import Assembler, AssemblerConfig
 from streamvane.stages.plan import base_grid, feed_start_ms
+from streamvane.stages.provisional import ProvisionalBoard
 from streamvane.topology.app import Topology
 
 log = logging.getLogger(__name__)
@@ -29,7 +37,8 @@ def register(topology: Topology) -> None:
         settings.kafka.partitions,
         feed_start_ms(base, worker.feed_start),
     )
-    codec = AvroCodec()
+    codec, provisional_codec = AvroCodec(), AvroCodec("provisional_record")
+    board = ProvisionalBoard(config)
     table = topology.assembly
     profiles = {p.id: p for p in settings.profiles}
     silence = SilenceTracker()
@@ -66,14 +75,32 @@ def register(topology: Topology) -> None:
             )
         topology.metrics.silent_queues.labels(profile.id).set(silence.silent_count(profile.id))
 
+    async def send_updates(updates: list[FeedRecord]) -> None:
+        header = [(FINGERPRINT_HEADER, provisional_codec.fingerprint.encode())]
+        for update in updates:
+            topology.output.produce(
+                settings.topics.provisional,
+                provisional_codec.encode(update),
+                update.compaction_key.encode(),
+                header,
+            )
+            topology.metrics.provisional.labels(update.profile_id).inc()
+        if updates:
+            await topology.output.flush()
+
     @topology.app.agent(topology.partials, name="assemble", concurrency=1)
     async def assemble(stream: Any) -> None:
         async for events in stream.take_events(worker.batch_size, worker.batch_within_s):
             store = table.partition(0)
-            records = Assembler(config, store, codec).accept_batch([Partial.decode(e.value) for e in events])
+            partials = [Partial.decode(e.value) for e in events if not is_open_cells(e.message.key)]
+            records = Assembler(config, store, codec).accept_batch(partials)
             await table.commit([store], topology.output)
             if await publish_outboxes(topology, [store]):
                 await table.commit([store], topology.output)
+            for event in events:
+                if is_open_cells(event.message.key):
+                    board.observe(OpenCells.decode(event.value))
+            await send_updates(board.due(store))
             for record in records:
                 watch_drift(record)
                 topology.metrics.records.labels(record.profile_id).inc()

@@ -11,6 +11,10 @@ that seek be undone (:mod:`streamvane.agents.rereads`).
 Then, for the whole batch: one table commit (changelog, one flush; RocksDB, one write
 batch per partition), the outboxes (partials, late-data quarantine) published with one flush,
 and their clearing committed.
+
+With provisional updates in any profile, a timer sends each active keyed partition's open cells
+(:mod:`streamvane.stages.open_cells`) to the partials topic every ``worker.open_cells_every_s``,
+read from the committed state between batches.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from streamvane.stages.correlate import (
     ProcessorConfig,
     TickItem,
 )
+from streamvane.stages.open_cells import open_cells
 from streamvane.stages.plan import base_grid, closing_policy, feed_start_ms
 from streamvane.stages.quarantine import quarantine_message
 from streamvane.topology.app import Topology, is_bundle, is_tick
@@ -150,6 +155,25 @@ def register(topology: Topology) -> None:
                     rereads.clear(partition)
                 record(partition, result)
 
+    provisional = [p for p in settings.profiles if p.provisional is not None]
+    if provisional:
+        lookback_ms = max(p.grid().granularity.ms + p.correction_horizon_ms for p in provisional)
+        app = topology.app
+
+        @app.timer(worker.open_cells_every_s)  # type: ignore[untyped-decorator]
+        async def send_open_cells() -> None:
+            if app.rebalancing or app.in_recovery:
+                return
+            mine = sorted(
+                tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.keyed_topic
+            )
+            for partition in mine:
+                cells = open_cells(table.partition(partition), partition, base, lookback_ms)
+                topology.output.produce(
+                    settings.partials_topic, cells.encode(), cells.key.encode(), on_ack=_logged_only
+                )
+            topology.output.poll(0)
+
     def record(partition: int, result: BatchResult) -> None:
         metrics.applied.inc(result.applied)
         metrics.redelivered.inc(result.redelivered)
@@ -172,3 +196,8 @@ def register(topology: Topology) -> None:
             len(result.partials),
             len(result.quarantined),
         )
+
+
+def _logged_only(_stored: bool) -> None:
+    """Open cells are sent again in a few seconds: a lost one is logged by the producer, and
+    does not fail the batch whose flush would otherwise report it."""

@@ -17,6 +17,7 @@ async def publish_outboxes(topology: Topology, stores: Iterable[Store]) -> int:
         outbox.PARTIALS: topology.settings.partials_topic,
         outbox.QUARANTINE: topics.quarantine,
         outbox.RECORDS: topics.feed_records,
+        outbox.PROVISIONAL: topics.provisional,
     }
     published: list[Store] = []
     count = 0

@@ -50,6 +50,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.reconciliation, 1, {"retention.ms": str(90 * DAY_MS)}, must_match=False),
         TopicSpec(t.dispatch_progress, 1, {"cleanup.policy": "compact"}, must_match=False),
         TopicSpec(t.dead_letter_state, 1, {"cleanup.policy": "compact"}, must_match=False),
+        TopicSpec(t.provisional, 1, {"retention.ms": str(DAY_MS)}),
         # The tables' changelogs (Faust's naming), created here so that Faust never races its own
         # creation against its partition check; state keys expire by tombstones, hence compact only.
         TopicSpec(changelog(settings, "correlation-state"), n, {"cleanup.policy": "compact"}),
@@ -77,6 +78,7 @@ def delivery_topic_specs(settings: Settings) -> list[TopicSpec]:
         t.reconciliation,
         t.dispatch_progress,
         t.dead_letter_state,
+        t.provisional,
     }
     return [spec for spec in topic_specs(settings) if spec.name in wanted]
 

@@ -20,11 +20,15 @@ def interval_record(
     revision: int = 1,
     *,
     kpi: KpiConfig,
+    provisional: int = 0,
 ) -> FeedRecord:
     """The record of the profile's interval holding ``start_ms`` (no cells: every row zero),
     computed under ``kpi``. Its watermark is the interval's end plus the grace: the earliest
-    moment the worker emits it."""
+    moment the worker emits it. ``provisional`` k >= 1: the interval's k-th provisional update
+    instead, standing at event time start + k × ``provisional.every_ms``."""
     start, end = profile.grid().bounds(start_ms)
+    every_ms = profile.provisional_every_ms
+    watermark_ms = start + provisional * every_ms if provisional and every_ms else end + profile.grace_ms
     return build_record(
         profile_id=profile.id,
         profile_version=profile.version,
@@ -33,9 +37,10 @@ def interval_record(
         time_zone=profile.time_zone,
         granularity=profile.cadence,
         revision=revision,
-        watermark_ms=end + profile.grace_ms,
+        watermark_ms=watermark_ms,
         dimensions=[(d.queue_id, d.media_type) for d in profile.dimensions],
         cells=cells or {},
         service_level_rule=kpi.service_level_rule,
         kpi_fingerprint=kpi.fingerprint,
+        provisional=provisional,
     )

@@ -3,11 +3,11 @@
 
 An overlay names the profile it changes (``id``) and may set only :data:`OVERRIDABLE`: the
 endpoint (URL, headers, auth and its secret references, TLS, timeouts), the retry policy, and the
-schedule (``grace_ms``, ``delivery_deadline_ms``). Everything else — fields, dimensions, payload,
-cadence, zone, version, horizons — is the contract, and stays the base's, so a feed proven in
-test is, by construction, the same contract in production. Mappings merge key by key, except an
-``auth`` block and a secret reference, which replace the base's whole; any other value replaces
-the base's.
+schedule (``grace_ms``, ``delivery_deadline_ms``, ``provisional``). Everything else — fields,
+dimensions, payload, cadence, zone, version, horizons — is the contract, and stays the base's,
+so a feed proven in test is, by construction, the same contract in production. Mappings merge
+key by key, except an ``auth`` block and a secret reference, which replace the base's whole; any
+other value replaces the base's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from streamvane.errors import ConfigError
 
 ENV_DIR = "env"
-OVERRIDABLE = frozenset({"endpoint", "retry", "grace_ms", "delivery_deadline_ms"})
+OVERRIDABLE = frozenset({"endpoint", "retry", "grace_ms", "delivery_deadline_ms", "provisional"})
 REPLACED_WHOLE = frozenset({"auth"})  # one credential: never half the base's, half the overlay's
 
 

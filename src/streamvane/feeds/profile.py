@@ -53,6 +53,20 @@ class PayloadVersion(BaseModel):
     deprecated_after: date | None = Field(None, description="profiles validate warns after this day.")
 
 
+class ProvisionalSpec(BaseModel):
+    """Updates while an interval is open, for a downstream that wants the interval as it fills.
+
+    An update is pushed each ``every_ms`` of event time from the interval's start (in live
+    operation event time is wall time; a sped-up simulation runs them faster) until the final
+    record is emitted, each marked provisional in a header and in the body, under its own
+    idempotency key. The final is what the same profile without provisional updates delivers,
+    byte for byte; updates never hold it back. Only json and xml payloads can mark an update."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every_ms: int = Field(ge=60_000, description="An update this often (ms of event time) while open.")
+
+
 class FeedProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,6 +100,9 @@ class FeedProfile(BaseModel):
         (),
         description="Further payload versions delivered side by side; each becomes the feed "
         "<id>.<name>, with the same grid, dimensions and KPI settings.",
+    )
+    provisional: ProvisionalSpec | None = Field(
+        None, description="Push provisional updates while an interval is open (none: finals only)."
     )
     endpoint: EndpointSpec | None = Field(None, description="Where to deliver; none: records only.")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
@@ -130,6 +147,27 @@ class FeedProfile(BaseModel):
             if problems:
                 raise ValueError("payload.text: " + "; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _provisional(self) -> Self:
+        if self.provisional is None:
+            return self
+        if self.payload.is_text:
+            raise ValueError(
+                f"provisional: a {self.payload.format} payload has no place to mark an update as "
+                "provisional, so a downstream could take it for the final; use json or xml"
+            )
+        cadence_ms = Granularity.parse(self.cadence).ms
+        if self.provisional.every_ms >= cadence_ms + self.grace_ms:
+            raise ValueError(
+                f"provisional.every_ms ({self.provisional.every_ms}) must be shorter than the cadence "
+                f"plus the grace ({cadence_ms + self.grace_ms} ms), or no update comes before the final"
+            )
+        return self
+
+    @property
+    def provisional_every_ms(self) -> int | None:
+        return None if self.provisional is None else self.provisional.every_ms
 
     def side_by_side(self) -> tuple[FeedProfile, ...]:
         """This profile and one feed per further payload version (id ``<id>.<name>``): computed

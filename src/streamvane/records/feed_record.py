@@ -55,6 +55,9 @@ class FeedRecord:
     idempotency_key: str
     rows: tuple[DimensionRow, ...]
     kpi_fingerprint: str = ""
+    provisional: int = 0
+    """0: a final record (the feed-record topic holds only these); k >= 1: the k-th provisional
+    update of an interval still open (the provisional topic)."""
 
     @property
     def compaction_key(self) -> str:
@@ -78,18 +81,22 @@ def idempotency_key(
     interval_start_ms: int,
     revision: int,
     rows: tuple[DimensionRow, ...],
+    provisional: int = 0,
 ) -> str:
     """Stable across retries, restarts and replays of the same content; different for each revision
     and for any other content. A recompute under a new app id restarts at revision 1: covering the
     rows keeps a key from ever naming two different bodies, which a WFM that de-duplicates by key
-    would silently drop."""
+    would silently drop. A provisional update's key names its update number as well, so it is
+    never a final's."""
     content = orjson.dumps(
         [
             [r.queue_id, r.media_type, [[m.metric, m.count, m.sum, m.min, m.max] for m in r.metrics]]
             for r in rows
         ]
     )
-    text = f"streamvane/v2|{profile_id}|{profile_version}|{interval_start_ms}|{revision}|".encode() + content
+    update = f"provisional-{provisional}|" if provisional else ""
+    text = f"streamvane/v2|{profile_id}|{profile_version}|{interval_start_ms}|{revision}|{update}".encode()
+    text += content
     return hashlib.sha256(text).hexdigest()[:32]
 
 
@@ -107,6 +114,7 @@ def build_record(
     cells: Mapping[tuple[str, str], IntervalAccumulator],
     service_level_rule: ServiceLevelRule,
     kpi_fingerprint: str,
+    provisional: int = 0,
 ) -> FeedRecord:
     """A record over the full grid of ``dimensions`` (sorted), filled from ``cells``, with the
     service level frozen in by ``service_level_rule`` (part of the settings ``kpi_fingerprint``
@@ -132,8 +140,9 @@ def build_record(
         event_count=observations,
         watermark_ms=watermark_ms,
         idempotency_key=idempotency_key(
-            profile_id, profile_version, interval_start_ms, revision, tuple(rows)
+            profile_id, profile_version, interval_start_ms, revision, tuple(rows), provisional
         ),
         rows=tuple(rows),
         kpi_fingerprint=kpi_fingerprint,
+        provisional=provisional,
     )

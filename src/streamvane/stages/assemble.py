@@ -13,6 +13,10 @@ recomputation is byte-identical. State lives in the store:
 * ``e|<profile>|<startMs>`` — ``[revision, content digest]`` of the last record emitted
 * ``o|<profile>`` — the oldest interval start not yet emitted
 * ``c`` — the oldest base interval whose partials are kept (older ones are past every horizon)
+
+For a profile with provisional updates, each first emission (revision 1) also sends an empty
+marker to the provisional topic under the record's compaction key, in the same outbox: it follows
+every update of that interval there, so the dispatcher knows no update of it may be sent now.
 """
 
 from __future__ import annotations
@@ -34,10 +38,18 @@ from streamvane.records.feed_record import FeedRecord
 from streamvane.records.partial import Partial
 from streamvane.records.rollup import base_starts
 from streamvane.stages import outbox
-from streamvane.stages.outbox import RECORDS, Output
+from streamvane.stages.outbox import PROVISIONAL, RECORDS, Output
 from streamvane.stages.store import BatchWrites, Store, recover
 
 _LONGEST_CADENCE_MS = 3_600_000  # a base partial may be needed by a PT60M interval ending this much later
+
+
+def partial_key(base_start_ms: int, partition: int) -> str:
+    return f"p|{base_start_ms:015d}|{partition}"
+
+
+def emitted_key(profile_id: str, start_ms: int) -> str:
+    return f"e|{profile_id}|{start_ms:015d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,7 @@ class Assembler:
         self.config, self.base_store, self.codec = config, store, codec or AvroCodec()
         self.store: Store = store
         self.grids = {p.id: p.grid() for p in config.profiles}
+        self.provisional = {p.id for p in config.profiles if p.provisional is not None}
 
     def accept_batch(self, partials: list[Partial]) -> list[FeedRecord]:
         """Apply partials; state and the outbox of Avro-encoded records commit together."""
@@ -66,16 +79,19 @@ class Assembler:
         finally:
             self.store = self.base_store
         header = ((FINGERPRINT_HEADER, self.codec.fingerprint.encode()),)
-        outbox.add(
-            batch,
-            [Output(RECORDS, r.compaction_key.encode(), self.codec.encode(r), header) for r in records],
-        )
+        outputs = [Output(RECORDS, r.compaction_key.encode(), self.codec.encode(r), header) for r in records]
+        outputs += [
+            Output(PROVISIONAL, r.compaction_key.encode(), b"")
+            for r in records
+            if r.revision == 1 and r.profile_id in self.provisional
+        ]
+        outbox.add(batch, outputs)
         batch.commit()
         return records
 
     def accept(self, partial: Partial) -> list[FeedRecord]:
         store = self.store
-        key = f"p|{partial.base_start_ms:015d}|{partial.partition}"
+        key = partial_key(partial.base_start_ms, partial.partition)
         known = store.get(key)
         if known is None or Partial.decode(known).revision < partial.revision:
             store.set(key, partial.encode())
@@ -112,7 +128,7 @@ class Assembler:
             and base.next_start(start) <= pending
         ):
             for partition in range(self.config.partitions):
-                self.store.delete(f"p|{start:015d}|{partition}")
+                self.store.delete(partial_key(start, partition))
             start = base.next_start(start)
         self.store.set("c", orjson.dumps(start))
 
@@ -147,7 +163,7 @@ class Assembler:
         return start if start >= self.config.start_ms else grid.next_start(start)
 
     def _emitted(self, profile: FeedProfile, start: int) -> tuple[int, str] | None:
-        raw = self.store.get(f"e|{profile.id}|{start:015d}")
+        raw = self.store.get(emitted_key(profile.id, start))
         if raw is None:
             return None
         revision, digest = orjson.loads(raw)
@@ -173,14 +189,14 @@ class Assembler:
         if emitted is not None and (not restating or emitted[1] == digest):
             return None
         revision = 1 if emitted is None else emitted[0] + 1
-        self.store.set(f"e|{profile.id}|{start:015d}", orjson.dumps([revision, digest]))
+        self.store.set(emitted_key(profile.id, start), orjson.dumps([revision, digest]))
         return interval_record(profile, start, cells, revision, kpi=self.config.kpi)
 
     def _partials(self, starts: Sequence[int]) -> list[Partial] | None:
         found = []
         for base_start in starts:
             for partition in range(self.config.partitions):
-                raw = self.store.get(f"p|{base_start:015d}|{partition}")
+                raw = self.store.get(partial_key(base_start, partition))
                 if raw is None:
                     return None
                 found.append(Partial.decode(raw))

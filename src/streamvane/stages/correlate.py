@@ -36,7 +36,7 @@ from streamvane.kpi.closing import ClosingPolicy, Lateness, combined_watermark, 
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.correlation import CorrelationCounts, Correlator
 from streamvane.kpi.intervals import MINUTE_MS, IntervalGrid
-from streamvane.records.partial import Partial
+from streamvane.records.partial import Partial, Snapshot
 from streamvane.stages import bundles, keys, outbox
 from streamvane.stages.bundles import Bundle, Source
 from streamvane.stages.markers import Marker
@@ -346,14 +346,10 @@ class PartitionProcessor:
         raw_revision = store.get(keys.revision(start))
         revision = (orjson.loads(raw_revision) if raw_revision else 0) + 1
         store.set(keys.revision(start), orjson.dumps(revision))
-        raw_dims = store.get(keys.dimensions(start))
-        cells: dict[tuple[str, str], dict[str, tuple[int, int, int, int]]] = {}
-        for queue, media in orjson.loads(raw_dims) if raw_dims else []:
-            raw = store.get(keys.cell(start, queue, media))
-            if raw is not None:
-                cells[(queue, media)] = IntervalAccumulator.from_state(orjson.loads(raw)).snapshot()
         assert meta.watermark_ms is not None
-        return Partial(self.config.partition, start, end, revision, meta.watermark_ms, cells)
+        return Partial(
+            self.config.partition, start, end, revision, meta.watermark_ms, read_cells(store, start)
+        )
 
     def _save_conversations(self, store: Store, conversations: dict[str, Correlator], meta: _Meta) -> None:
         scheduled: dict[int, list[str]] = {}
@@ -371,6 +367,17 @@ class PartitionProcessor:
             known: list[Any] = orjson.loads(raw) if raw else []
             merged = sorted(set(known) | set(ids))
             store.set(keys.deadlines(minute), orjson.dumps(merged))
+
+
+def read_cells(store: Store, base_start_ms: int) -> dict[tuple[str, str], Snapshot]:
+    """The partition's cells of one base interval, as they stand in ``store``."""
+    raw_dims = store.get(keys.dimensions(base_start_ms))
+    cells: dict[tuple[str, str], Snapshot] = {}
+    for queue, media in orjson.loads(raw_dims) if raw_dims else []:
+        raw = store.get(keys.cell(base_start_ms, queue, media))
+        if raw is not None:
+            cells[(queue, media)] = IntervalAccumulator.from_state(orjson.loads(raw)).snapshot()
+    return cells
 
 
 def bundle_items(written: Iterable[tuple[int, bytes]], next_offsets: list[int]) -> dict[int, list[Item]]:

@@ -18,6 +18,7 @@ from streamvane.stages.store import OUTBOX_KEY, Store, delete_sliced, read_slice
 PARTIALS = "partials"
 QUARANTINE = "quarantine"
 RECORDS = "records"
+PROVISIONAL = "provisional"
 
 
 class Output(NamedTuple):

@@ -49,6 +49,12 @@ class WorkerMetrics:
             ["partition"],
             registry=r,
         )
+        self.provisional = Counter(
+            "streamvane_provisional_updates",
+            "Provisional updates of open intervals sent to the provisional topic, by profile.",
+            ["profile"],
+            registry=r,
+        )
         self.restatements = Counter(
             "streamvane_restatements",
             "Feed records that restate an interval already emitted (revision > 1), by profile.",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, replace
+from importlib import resources
 
 import fastavro
+import orjson
 import pytest
 
 from streamvane.kpi.accumulator import IntervalAccumulator
@@ -116,3 +118,32 @@ def test_rollup_merges_base_quarter_hours_into_the_profile_interval() -> None:
     assert rollup(cells, base, start, end)[("q", "voice")].snapshot() == {"tAnswered": (2, 107, 7, 100)}
     with pytest.raises(MisalignedBaseError):
         rollup(cells, base, at("10:05"), at("10:35"))
+
+
+def test_a_provisional_update_has_its_own_key_and_travels_in_its_own_schema() -> None:
+    final = record()
+    update = replace(
+        final,
+        provisional=2,
+        idempotency_key=idempotency_key("wfm-15", 3, at("10:00"), 1, final.rows, provisional=2),
+    )
+    assert update.idempotency_key not in {final.idempotency_key, record(revision=2).idempotency_key}
+    assert update.idempotency_key != idempotency_key("wfm-15", 3, at("10:00"), 1, final.rows, provisional=3)
+    provisional_codec, feed_codec = AvroCodec("provisional_record"), AvroCodec()
+    assert provisional_codec.fingerprint != feed_codec.fingerprint
+    assert provisional_codec.decode(provisional_codec.encode(update), provisional_codec.fingerprint) == update
+    assert feed_codec.decode(feed_codec.encode(final), feed_codec.fingerprint) == final
+    with pytest.raises(UnknownSchemaError):
+        feed_codec.decode(provisional_codec.encode(update), provisional_codec.fingerprint)
+
+
+def test_a_final_record_encodes_as_before_provisional_updates_existed() -> None:
+    """The feed-record schema did not change: a final's Avro bytes are the v2 schema's of its
+    fields, nothing more."""
+    final = record()
+    schema_file = resources.files("streamvane.schemas").joinpath("feed_record.v2.avsc")
+    schema = fastavro.parse_schema(orjson.loads(schema_file.read_bytes()))
+    out = io.BytesIO()
+    fields = {k: v for k, v in asdict(final).items() if k != "provisional"}
+    fastavro.schemaless_writer(out, schema, fields)
+    assert AvroCodec().encode(final) == out.getvalue()
