@@ -80,8 +80,22 @@ def json_schema(profile: FeedProfile) -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "rows": rows,
+            **({"provisional": _PROVISIONAL} if profile.provisional is not None else {}),
         },
     }
+
+
+_PROVISIONAL = {
+    "type": "object",
+    "description": "Present only on a provisional update of an interval still open; the final "
+    "has no such member.",
+    "properties": {
+        "update": {"type": "integer", "minimum": 1},
+        "asOf": {"type": "string", "pattern": _ISO_UTC},
+    },
+    "required": ["update", "asOf"],
+    "additionalProperties": False,
+}
 
 
 def load_xsd(name: str) -> etree.XMLSchema:

@@ -6,6 +6,11 @@ contract, and traffic for unlisted queues stays in the record but not in the pay
 every row of the record, sorted by queue and media. Interval times are rendered in the profile's
 zone with an explicit offset and in UTC (``Z``); the interval is half-open ``[start, end)``.
 
+A provisional update (record ``provisional`` k >= 1) renders the same document plus a
+``provisional`` member (JSON: ``{"update": k, "asOf": "<UTC>"}``) or ``provisionalUpdate`` and
+``provisionalAsOf`` attributes on the root (XML); a final renders exactly as it would without
+provisional updates.
+
 A renderer applies no KPI settings of its own: the record carries what its computation froze
 (the service level under the org's switches) and the fingerprint of those settings. A record
 without one is refused (:class:`UnrenderableRecord`), never rendered with today's switches.
@@ -73,6 +78,11 @@ class PayloadRenderer:
         if profile.payload.format == "json":
             return Payload(orjson.dumps(doc), JSON_CONTENT_TYPE, len(doc["rows"]))
         if profile.payload.is_text:
+            if record.provisional:
+                raise UnrenderableRecord(
+                    f"profile {profile.id}: a {profile.payload.format} payload cannot mark "
+                    "a provisional update"
+                )
             return Payload(self.text([record]), TEXT_CONTENT_TYPES[profile.payload.format], len(doc["rows"]))
         return Payload(_xml(profile, doc), XML_CONTENT_TYPE, len(doc["rows"]))
 
@@ -121,7 +131,7 @@ def _document(
         for name, evaluate in fields:
             row[name] = evaluate(stats, ctx)
         rows.append(row)
-    return {
+    doc = {
         "schemaVersion": profile.payload.schema_version,
         "profile": {"id": profile.id, "version": profile.version},
         "revision": record.revision,
@@ -135,6 +145,9 @@ def _document(
         },
         "rows": rows,
     }
+    if record.provisional:
+        doc["provisional"] = {"update": record.provisional, "asOf": utc_iso(record.watermark_ms)}
+    return doc
 
 
 def _xml(profile: FeedProfile, doc: dict[str, Any]) -> bytes:
@@ -146,6 +159,9 @@ def _xml(profile: FeedProfile, doc: dict[str, Any]) -> bytes:
         profileVersion=str(profile.version),
         revision=str(doc["revision"]),
     )
+    if "provisional" in doc:
+        root.set("provisionalUpdate", str(doc["provisional"]["update"]))
+        root.set("provisionalAsOf", doc["provisional"]["asOf"])
     etree.SubElement(root, "Interval", {k: str(v) for k, v in doc["interval"].items()})
     decimals = {f.name: f.decimals for f in profile.fields}
     for row in doc["rows"]:

@@ -6,6 +6,7 @@ different for each revision (a restatement is a different body, so it must not r
 It is derived with the version of the profile that renders the body, so a record emitted under
 an older contract version and replayed after an upgrade gets a new key with its new body (for
 records of the current version it is exactly the record's own key).
+A provisional update carries ``X-Streamvane-Provisional: <update number>``; a final never does.
 The auth header is added by the dispatcher at send time, so it never exists outside a request.
 """
 
@@ -23,6 +24,7 @@ PROFILE_VERSION_HEADER = "X-Streamvane-Profile-Version"
 PAYLOAD_VERSION_HEADER = "X-Streamvane-Payload-Version"
 INTERVAL_HEADER = "X-Streamvane-Interval"
 REVISION_HEADER = "X-Streamvane-Revision"
+PROVISIONAL_HEADER = "X-Streamvane-Provisional"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,12 @@ def delivery_key(profile: FeedProfile, record: FeedRecord) -> str:
     if record.profile_version == profile.version:
         return record.idempotency_key
     return idempotency_key(
-        profile.id, profile.version, record.interval_start_ms, record.revision, record.rows
+        profile.id,
+        profile.version,
+        record.interval_start_ms,
+        record.revision,
+        record.rows,
+        record.provisional,
     )
 
 
@@ -66,4 +73,6 @@ def build_request(
         INTERVAL_HEADER: f"{start}/{end}",
         REVISION_HEADER: str(record.revision),
     }
+    if record.provisional:
+        headers[PROVISIONAL_HEADER] = str(record.provisional)
     return DeliveryRequest(endpoint.method, url, headers, payload.body)

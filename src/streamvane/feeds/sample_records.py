@@ -39,11 +39,18 @@ _BUSY: tuple[tuple[str, int], ...] = (
 
 def sample_records(profile: FeedProfile, kpi: KpiConfig | None = None) -> list[FeedRecord]:
     """[quiet interval, busy interval] of ``profile`` (the busy one fills every dimension, or one
-    sample queue when the profile lists none)."""
+    sample queue when the profile lists none), and with provisional updates, the busy interval's
+    first update (its body has the provisional marking the contract must accept)."""
     config = kpi or KpiConfig()
     busy = IntervalAccumulator()
     for metric, value in _BUSY:
         busy.add(metric, value)
     dims = [(d.queue_id, d.media_type) for d in profile.dimensions] or [("sample-queue", "voice")]
-    quiet = interval_record(profile, SAMPLE_START_MS, kpi=config)
-    return [quiet, interval_record(profile, SAMPLE_START_MS, {dim: busy for dim in dims}, kpi=config)]
+    cells = {dim: busy for dim in dims}
+    out = [
+        interval_record(profile, SAMPLE_START_MS, kpi=config),
+        interval_record(profile, SAMPLE_START_MS, cells, kpi=config),
+    ]
+    if profile.provisional is not None:
+        out.append(interval_record(profile, SAMPLE_START_MS, cells, kpi=config, provisional=1))
+    return out
