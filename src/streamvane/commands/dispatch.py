@@ -54,6 +54,7 @@ def dispatcher_config(settings: Settings, kafka: KafkaConnection) -> DispatcherC
         on_time_window_ms=round(d.on_time_window_s * 1000),
         progress_topic=t.dispatch_progress,
         origin_limits=dict(d.origin_limits),
+        provisional_topic=t.provisional,
     )
 
 

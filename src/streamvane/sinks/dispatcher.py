@@ -14,6 +14,9 @@
   (the process exits non-zero, for Kubernetes to restart), rather than stall one profile silently.
 - At start, every file and secret a profile names is checked and each problem logged; such a
   profile's records are dead-lettered as ``config-error``, without retries.
+- With provisional updates in any profile, the same consumer reads the provisional topic too (so
+  one dispatcher of the group has both), and updates go out beside the lanes, best effort and
+  never in a final's way (:mod:`streamvane.sinks.provisional`); its position is committed as read.
 Assumes one active dispatcher per group (the topic has one partition; others stand by).
 """
 
@@ -34,7 +37,7 @@ from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.profile import FeedProfile
 from streamvane.feeds.profile_files import profile_problems
 from streamvane.records.avro import AvroCodec, UnknownSchemaError
-from streamvane.records.feed_record import FeedRecord
+from streamvane.records.feed_record import FeedRecord, parse_compaction_key
 from streamvane.sinks.delivery import http_session, now_ms
 from streamvane.sinks.feed_reader import commit_finished, feed_consumer, fetch_available
 from streamvane.sinks.ledger import Subject
@@ -42,6 +45,7 @@ from streamvane.sinks.metrics import DispatcherMetrics
 from streamvane.sinks.offsets import OffsetTracker
 from streamvane.sinks.outcome import Outcome
 from streamvane.sinks.progress import ProfileProgress, progress_key
+from streamvane.sinks.provisional import ProvisionalDispatch
 from streamvane.sinks.sender import Acked, Done, Original, RecordSender, Topics, fingerprint_of
 
 log = logging.getLogger("streamvane.dispatcher")
@@ -63,6 +67,7 @@ class DispatcherConfig:
     session_timeout_s: float = 10.0
     on_time_window_ms: int = 86_400_000
     origin_limits: Mapping[str, int] = field(default_factory=dict)
+    provisional_topic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,9 @@ class Dispatcher:
         self.profiles = tuple(profiles)
         self.metrics = metrics or DispatcherMetrics()
         self.codec = AvroCodec()
+        self.provisional_codec = AvroCodec("provisional_record")
+        self.provisional: ProvisionalDispatch | None = None
+        self._provisional_read: int | None = None
         self.tracker = OffsetTracker()
         self.progress: dict[str, ProfileProgress] = {}
         self.skipped = 0
@@ -112,7 +120,9 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         self.progress = await loop.run_in_executor(None, self._read_progress)
         self.resumed = True
-        consumer = feed_consumer(c.kafka, c.group_id, c.feed_topic, c.session_timeout_s, self._on_assign)
+        updates = c.provisional_topic if any(p.provisional for p in self.profiles) else ""
+        topics = [c.feed_topic, updates] if updates else [c.feed_topic]
+        consumer = feed_consumer(c.kafka, c.group_id, topics, c.session_timeout_s, self._on_assign)
         producer = self._producer = OutputProducer(c.kafka)
         async with http_session() as session:
             self.sender = RecordSender(
@@ -125,6 +135,8 @@ class Dispatcher:
                 c.on_time_window_ms,
                 c.origin_limits,
             )
+            if updates:
+                self.provisional = ProvisionalDispatch(self.profiles, self.sender.send_update, self.metrics)
             poller = asyncio.create_task(self._poll_producer(producer))
             last_commit = time.monotonic()
             try:
@@ -141,6 +153,8 @@ class Dispatcher:
                         await loop.run_in_executor(None, self._commit, consumer)
                         last_commit = time.monotonic()
             finally:
+                if self.provisional is not None:
+                    await self.provisional.close()
                 for task in self._tasks.values():
                     task.cancel()
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -180,7 +194,8 @@ class Dispatcher:
         self.assigned = bool(partitions)
 
     def _check_lanes(self) -> None:
-        for profile_id, task in self._tasks.items():
+        updates = self.provisional.tasks() if self.provisional is not None else {}
+        for profile_id, task in [*self._tasks.items(), *updates.items()]:
             if task.done():
                 error = task.exception() if not task.cancelled() else None
                 log.critical("the lane of profile %s stopped: %r; the dispatcher stops", profile_id, error)
@@ -188,6 +203,10 @@ class Dispatcher:
 
     def _commit(self, consumer: Consumer) -> None:
         commit_finished(consumer, self.config.feed_topic, self.tracker)
+        if self._provisional_read is not None:
+            read = TopicPartition(self.config.provisional_topic, 0, self._provisional_read)
+            consumer.commit(offsets=[read], asynchronous=False)
+            self._provisional_read = None
         for tp in consumer.position(consumer.assignment()):
             _, high = consumer.get_watermark_offsets(tp, cached=True)
             if tp.offset >= 0 and high >= 0:
@@ -202,6 +221,9 @@ class Dispatcher:
     def _accept(self, msg: Message) -> None:
         if msg.error() is not None:
             log.warning("consumer: %s", msg.error())
+            return
+        if self.provisional is not None and msg.topic() == self.config.provisional_topic:
+            self._accept_update(self.provisional, msg)
             return
         partition, offset = msg.partition(), msg.offset()
         assert partition is not None and offset is not None
@@ -218,6 +240,8 @@ class Dispatcher:
             self.sender.finish(subject, outcome, str(exc), item.original, self._done(item, None))
             return
         progress = self.progress.setdefault(record.profile_id, ProfileProgress())
+        if self.provisional is not None:
+            self.provisional.final_known(record.profile_id, record.interval_start_ms)
         if progress.done_before(partition, offset):
             self.skipped += 1
             self.tracker.finished(partition, offset)
@@ -227,7 +251,28 @@ class Dispatcher:
         if lane is None:
             lane = self._lanes[record.profile_id] = asyncio.Queue()
             self._tasks[record.profile_id] = asyncio.create_task(self._run_lane(record.profile_id, lane))
+        if self.provisional is not None:
+            self.provisional.final_queued(record.profile_id)
         lane.put_nowait((item, record))
+
+    def _accept_update(self, provisional: ProvisionalDispatch, msg: Message) -> None:
+        """A provisional update, or the empty marker of an interval whose final was emitted."""
+        offset = msg.offset()
+        assert offset is not None
+        self._provisional_read = offset + 1
+        value, key = msg.value(), (msg.key() or b"").decode("utf-8", "replace")
+        if not value:
+            found = parse_compaction_key(key)
+            if found is not None:
+                provisional.final_known(*found)
+            return
+        try:
+            update = self.provisional_codec.decode(value, fingerprint_of(msg.headers()))  # type: ignore[arg-type]
+        except (UnknownSchemaError, ValueError, EOFError, TypeError) as exc:
+            log.error("undecodable provisional update %s at offset %d: %s (skipped)", key, offset, exc)
+            return
+        _, timestamp = msg.timestamp()
+        provisional.accept(update, timestamp if timestamp > 0 else now_ms())
 
     def _done(self, item: _Item, profile_id: str | None) -> Done:
         def done(ok: bool) -> None:
@@ -248,12 +293,16 @@ class Dispatcher:
                 progress.attempt(item.partition, item.offset, number)
                 await self._write_progress(profile_id).wait()
 
-            await self.sender.send(
-                record,
-                item.original,
-                item.close_ms,
-                None,
-                self._done(item, profile_id),
-                first_number=progress.prior_attempts(item.partition, item.offset) + 1,
-                on_start=started,
-            )
+            try:
+                await self.sender.send(
+                    record,
+                    item.original,
+                    item.close_ms,
+                    None,
+                    self._done(item, profile_id),
+                    first_number=progress.prior_attempts(item.partition, item.offset) + 1,
+                    on_start=started,
+                )
+            finally:
+                if self.provisional is not None:
+                    self.provisional.final_done(profile_id)

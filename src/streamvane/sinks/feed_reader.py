@@ -15,12 +15,14 @@ from streamvane.sinks.offsets import OffsetTracker
 def feed_consumer(
     kafka: KafkaConnection,
     group_id: str,
-    topic: str,
+    topic: str | list[str],
     session_timeout_s: float = 10.0,
     on_assign: Callable[[Consumer, list[TopicPartition]], None] | None = None,
 ) -> Consumer:
-    """Subscribed to ``topic``; a new group starts at the earliest record. ``on_assign`` hears of
-    each assignment (and, with an empty list, of a revocation)."""
+    """Subscribed to ``topic`` (or to several, one partition each, which the default range
+    assignment gives to one member together); a new group starts at the earliest record.
+    ``on_assign`` hears of each assignment (and, with an empty list, of a revocation)."""
+    topics = [topic] if isinstance(topic, str) else topic
     consumer = Consumer(
         kafka.config(
             **{
@@ -32,10 +34,10 @@ def feed_consumer(
         )
     )
     if on_assign is None:
-        consumer.subscribe([topic])
+        consumer.subscribe(topics)
     else:
         consumer.subscribe(
-            [topic],
+            topics,
             on_assign=on_assign,
             on_revoke=lambda c, _p: on_assign(c, []),
             on_lost=lambda c, _p: on_assign(c, []),

@@ -32,6 +32,13 @@ class DispatcherMetrics:
             ["profile", "result"],
             registry=r,
         )
+        self.provisional_outcomes = Counter(
+            "streamvane_provisional_outcomes",
+            "Provisional updates by profile and outcome: a delivery result, superseded (a newer update "
+            "or the final came first), stale (read too late), cancelled-for-final.",
+            ["profile", "outcome"],
+            registry=r,
+        )
         self.dead_letters = Counter(
             "streamvane_dead_letters",
             "Records sent to the dead-letter topic.",

@@ -211,6 +211,41 @@ class RecordSender:
         detail = outcome.last.error if outcome.result is Result.CONFIG_ERROR and outcome.last else None
         return self.finish(subject, outcome, detail, original, done)
 
+    async def send_update(self, record: FeedRecord, deadline_ms: int) -> Result:
+        """A provisional update: rendered, checked and delivered as a final is (same auth, TLS,
+        limits and retry policy, until ``deadline_ms``), but owed to no one: no ledger entry and
+        no dead letter. A failure is logged; the caller counts the result."""
+        profile = self.profiles.get(record.profile_id)
+        if profile is None or profile.endpoint is None:
+            return Result.UNKNOWN_PROFILE if profile is None else Result.NO_ENDPOINT
+        renderer, validator = self.contract(profile)
+        try:
+            payload = renderer.render(record)
+        except UnrenderableRecord as exc:
+            log.error("provisional update of %s not renderable: %s", record.compaction_key, exc)
+            return Result.UNRENDERABLE
+        problems = validator.problems(payload.body)
+        if problems:
+            log.error("provisional update of %s breaks its contract: %s", record.compaction_key, problems[:3])
+            return Result.INVALID_PAYLOAD
+        try:
+            endpoint = self.endpoint(profile)
+        except ConfigError as exc:
+            log.error("provisional update of %s: %s", record.compaction_key, self.redact(str(exc)))
+            return Result.CONFIG_ERROR
+        request = build_request(profile, profile.endpoint, record, payload)
+        outcome = await self.deliverer.deliver(profile, endpoint, request, deadline_ms)
+        if not outcome.delivered:
+            last = outcome.last
+            log.warning(
+                "provisional update %d of %s not delivered: %s%s",
+                record.provisional,
+                record.compaction_key,
+                outcome.result,
+                f" (last: {last.status or last.error})" if last is not None else "",
+            )
+        return outcome.result
+
     def finish(
         self, subject: Subject, outcome: Outcome, detail: str | None, original: Original, done: Done
     ) -> Result:
