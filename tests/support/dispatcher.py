@@ -102,6 +102,7 @@ class DispatchRun(ProcessControl):
         }
         self.log = self.tmp / f"dispatch-{self.run_id}.log"
         kafka.create_topic(self.bootstrap, self.topics["feed_records"], partitions=1)
+        kafka.create_topic(self.bootstrap, self.topics["provisional"], partitions=1)
         self.codec = AvroCodec()
 
     def start(self) -> None:
@@ -126,6 +127,29 @@ class DispatchRun(ProcessControl):
                 key=record.compaction_key.encode(),
                 value=self.codec.encode(record),
                 headers=[(FINGERPRINT_HEADER, self.codec.fingerprint.encode())],
+            )
+        assert producer.flush(30) == 0
+
+    def produce_updates(
+        self, updates: Iterable[FeedRecord | tuple[str, int]], written_ms: int | None = None
+    ) -> None:
+        """Provisional updates as the assembler writes them (a (profile, start) pair: the empty
+        marker of an interval whose final was emitted); ``written_ms``: their Kafka timestamp."""
+        codec = AvroCodec("provisional_record")
+        producer = Producer({"bootstrap.servers": self.bootstrap})
+        for update in updates:
+            headers: list[tuple[str, str | bytes | None]] = []
+            if isinstance(update, tuple):
+                key, value = f"{update[0]}|{update[1]}", b""
+            else:
+                key, value = update.compaction_key, codec.encode(update)
+                headers = [(FINGERPRINT_HEADER, codec.fingerprint.encode())]
+            producer.produce(
+                self.topics["provisional"],
+                key=key.encode(),
+                value=value,
+                headers=headers,
+                timestamp=written_ms or 0,
             )
         assert producer.flush(30) == 0
 
