@@ -135,12 +135,47 @@ def test_demo_delivers_validated_intervals_that_equal_the_ground_truth(
     genesys = by_profile["genesys-wfm-historical"][0]
     assert genesys["method"] == "PUT"
     assert orjson.loads(str(genesys["body"]))["interval"]["startUtc"] == "2026-11-02T08:00:00Z"
+    finals = [e for e in by_profile["calabrio-queue-stats"] if "X-Streamvane-Provisional" not in e["headers"]]
     calabrio = [
         orjson.loads(str(e["body"]))["interval"]["start"]
-        for e in by_profile["calabrio-queue-stats"]
+        for e in finals
         if e["headers"]["X-Streamvane-Revision"] == "1"
     ]
     assert calabrio[:4] == [f"2026-11-02T09:{m}:00+01:00" for m in ("00", "15", "30", "45")], "in order"
+
+
+def test_the_demo_pushes_provisional_updates_then_the_final_as_without_updates(
+    kafka_demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    """calabrio-queue-stats opts in to an update every 5 minutes: the receiver's own log shows
+    each quarter hour's updates, numbered upwards and marked in the body, then its final, nothing
+    of it after; the demo checks each final's bytes against the profile without updates."""
+    done, log = kafka_demo
+    checks = re.findall(
+        r"^streamvane demo: calabrio-queue-stats (\S+): (\d+) provisional updates .* then the final; "
+        r"final body byte-identical to the same profile without updates$",
+        done.stdout,
+        re.M,
+    )
+    assert len(checks) == 4 and all(int(n) >= 1 for _, n in checks), done.stdout[-3000:]
+    assert "AFTER it" not in done.stdout
+    assert re.search(r"calabrio-queue-stats\s+provisional update 1 delivered \(as of ", done.stdout)
+    story: dict[str, list[tuple[int, str | None]]] = {}
+    for entry in (orjson.loads(line) for line in log.read_bytes().splitlines()):
+        headers = entry["headers"]
+        if headers["X-Streamvane-Profile"] != "calabrio-queue-stats":
+            continue
+        update = headers.get("X-Streamvane-Provisional")
+        body = orjson.loads(str(entry["body"]))
+        assert ("provisional" in body) == (update is not None), "the body says what the header says"
+        story.setdefault(headers["X-Streamvane-Interval"], []).append((entry["receivedMs"], update))
+    first_four = sorted(story)[:4]
+    for interval in first_four:
+        requests = [update for _, update in sorted(story[interval])]
+        final_at = requests.index(None)
+        updates = [int(u) for u in requests[:final_at] if u is not None]
+        assert updates and updates == sorted(set(updates)), (interval, requests)
+        assert all(u is None for u in requests[final_at:]), f"{interval}: an update after the final"
 
 
 def _samples(stdout: str) -> dict[str, list[float]]:

@@ -45,6 +45,7 @@ import yaml
 from streamvane.broker.preflight import open_kafka
 from streamvane.broker.producer import OutputProducer
 from streamvane.commands.demo_genesys import GenesysStandIn
+from streamvane.commands.demo_provisional import ProvisionalWatch
 from streamvane.commands.demo_view import DemoView
 from streamvane.commands.event_feed import Clock, produce_paced
 from streamvane.commands.event_post import PostTarget, post_paced
@@ -233,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
             "feed_start": args.start,
             "ticks_enabled": False,
             "batch_within_s": 0.1,
+            "open_cells_every_s": 0.5,  # a minute of the simulated clock
         },
         "dispatcher": {
             **base.dispatcher.model_dump(mode="json"),
@@ -274,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
         kpi=kpi,
         inject=wrong_restatement if args.wrong_restatement else None,
     )
+    updates = ProvisionalWatch(delivering, receiver_log)
     codec = AvroCodec()
     kafka = open_kafka(base.kafka)
     publisher = OutputProducer(kafka)
@@ -346,7 +349,7 @@ def run(args: argparse.Namespace) -> int:
                 daemon=True,
             )
         feeder.start()
-        view.follow(kafka, view_group, topics, children, args.timeout, publish)
+        view.follow(kafka, view_group, topics, children, args.timeout, publish, updates.poll)
         _show_metrics({"worker": worker_metrics_port, "dispatcher": metrics_port})
         _check_read_api(serve_port, genesys_env["STREAMVANE_DEMO_READ_TOKEN"], delivering, receiver_log)
     except (RuntimeError, KeyboardInterrupt) as exc:
@@ -364,4 +367,5 @@ def run(args: argparse.Namespace) -> int:
                 if left:
                     sys.stdout.write(f"streamvane demo: consumer groups still in use, not deleted: {left}\n")
     valid = view.receiver_check(receiver_log)
-    return view.summary(grace / args.speedup / 1000, valid)
+    status = view.summary(grace / args.speedup / 1000, valid)
+    return status if updates.check(view.wanted(), view.records) else 1

@@ -46,6 +46,7 @@ class DemoView:
     reports: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)
     inject: Callable[[FeedRecord], FeedRecord] | None = None
     injected: tuple[str, int, int] | None = None
+    records: dict[tuple[str, int], FeedRecord] = field(default_factory=dict)
 
     def wanted(self) -> set[tuple[str, int]]:
         out = set()
@@ -78,7 +79,10 @@ class DemoView:
         children: Children,
         timeout: float,
         publish: Callable[[FeedRecord], None] | None = None,
+        on_poll: Callable[[], None] | None = None,
     ) -> None:
+        """Until every wanted interval is delivered and reconciled: each outcome and report as it
+        comes; ``on_poll`` runs between reads (the provisional updates' lines)."""
         ledger, feed, reconciliation = (
             topics["delivery_ledger"],
             topics["feed_records"],
@@ -97,7 +101,7 @@ class DemoView:
         codec = AvroCodec()
         wanted = self.wanted()
         first = (self.profiles[0].id, min(start for p, start in wanted if p == self.profiles[0].id))
-        records: dict[tuple[str, int], Any] = {}
+        records = self.records
         deadline = time.monotonic() + timeout
         next_status = time.monotonic() + 10
         try:
@@ -116,6 +120,8 @@ class DemoView:
                     sys.stdout.flush()
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"timed out after {timeout:.0f}s")
+                if on_poll is not None:
+                    on_poll()
                 for msg in consumer.consume(num_messages=500, timeout=0.5):
                     if msg.error():
                         continue

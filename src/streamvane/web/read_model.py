@@ -27,6 +27,7 @@ from streamvane.broker.topic_reader import headers_of, watermarks
 from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.interval_status import IntervalStatus
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec, UnknownSchemaError
+from streamvane.records.open_cells import is_open_cells
 from streamvane.records.partial import Partial
 
 log = logging.getLogger("streamvane.serve")
@@ -142,8 +143,12 @@ class ReadModel:
                         "detail": f"{report.get('out')} cells out of tolerance",
                     }
                 )
-        elif value:
-            partial = Partial.decode(value)
+        elif value and not is_open_cells(msg.key()):
+            try:
+                partial = Partial.decode(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                self.errors.append({"source": "partial", "detail": f"undecodable: {exc}"})
+                return
             known = self.watermarks.get(partial.partition)
             if known is None or partial.watermark_ms > known:
                 self.watermarks[partial.partition] = partial.watermark_ms
