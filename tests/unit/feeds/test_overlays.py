@@ -78,3 +78,18 @@ def test_the_cli_shows_the_effective_profile_and_the_difference_between_environm
     assert diff.stdout.count("same contract") == 3
     assert "  grace_ms: 960000 -> 1200000" in diff.stdout
     assert "fields" not in diff.stdout and "dimensions" not in diff.stdout
+
+
+def test_an_overlay_may_change_how_often_provisional_updates_come(tmp_path: Path) -> None:
+    """How often an open interval is pushed is a schedule, like the grace: a dev environment may
+    push every minute, and the contract stays the same."""
+    directory = tmp_path / "profiles"
+    shutil.copytree(EXAMPLES, directory)
+    (directory / "env" / "dev" / "calabrio-queue-stats.yaml").write_text(
+        "id: calabrio-queue-stats\nprovisional: {every_ms: 60000}\n"
+    )
+    dev, prod = ({p.id: p for p in load_profiles_dir(directory, env)} for env in ("dev", "prod"))
+    assert dev["calabrio-queue-stats"].provisional_every_ms == 60_000
+    assert prod["calabrio-queue-stats"].provisional_every_ms == 300_000
+    a, b = (env["calabrio-queue-stats"].model_dump(mode="json") for env in (dev, prod))
+    assert contract_fingerprint(a) == contract_fingerprint(b)
