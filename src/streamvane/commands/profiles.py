@@ -141,10 +141,12 @@ def _feed_problems(path: Path, profile: FeedProfile, check_files: bool) -> list[
         problems.append(f"{path}: payload: {exc}")
     if not problems:
         target = f"{profile.endpoint.method} {profile.endpoint.url}" if profile.endpoint else "no endpoint"
+        every = profile.provisional_every_ms
+        updates = f", provisional updates every {every / 60_000:g} min" if every else ""
         sys.stdout.write(
             f"ok {profile.id} v{profile.version}: {profile.cadence} {profile.time_zone}, "
             f"{len(profile.fields)} fields, {len(profile.dimensions) or 'all'} rows, "
-            f"{profile.payload.format} {profile.payload.schema_version} -> {target}\n"
+            f"{profile.payload.format} {profile.payload.schema_version}{updates} -> {target}\n"
         )
     today = datetime.now(UTC).date()
     if profile.deprecated_after is not None and profile.deprecated_after < today:
