@@ -62,6 +62,7 @@ bench: install kafka-start
 	$(BIN)/python -m bench.worker_throughput
 	$(BIN)/python -m bench.dispatch_throughput
 	$(BIN)/python -m bench.ingest_http
+	$(BIN)/python -m bench.provisional_cost
 
 # Regenerate the lock files after changing pyproject.toml's dependencies (needs PyPI).
 lock: install

@@ -195,6 +195,13 @@ class WorkerSettings(BaseModel):
         description="With provisional updates in any profile: how often each keyed partition's open "
         "cells are sent to the assembler (an update shows counts at most this old).",
     )
+    provisional_max_lag_s: float = Field(
+        3600.0,
+        ge=0,
+        description="Provisional updates go out only while the event clock is within this of the wall "
+        "clock: a worker catching up on a backlog, or recomputing history, sends none (its finals as "
+        "always). 0: no limit (a simulation on its own clock, like the demo's).",
+    )
     progress_log_s: float = Field(
         30.0,
         ge=0,

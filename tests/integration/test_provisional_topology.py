@@ -49,7 +49,7 @@ def test_two_workers_send_updates_then_one_marker_per_interval_and_exact_finals(
         [PROFILE],
         feed_start=format_instant(SPEC.start_ms - 3_600_000),
         partitions=4,
-        settings={"worker": {"open_cells_every_s": 0.2}},
+        settings={"worker": {"open_cells_every_s": 0.2, "provisional_max_lag_s": 0}},
     )
     second: subprocess.Popen[bytes] | None = None
     try:

@@ -9,6 +9,7 @@ provisional topic (Avro, ``provisional_record`` schema), keyed like the final th
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from streamvane.agents.publish import publish_outboxes
@@ -38,7 +39,7 @@ def register(topology: Topology) -> None:
         feed_start_ms(base, worker.feed_start),
     )
     codec, provisional_codec = AvroCodec(), AvroCodec("provisional_record")
-    board = ProvisionalBoard(config)
+    board = ProvisionalBoard(config, round(worker.provisional_max_lag_s * 1000) or None)
     table = topology.assembly
     profiles = {p.id: p for p in settings.profiles}
     silence = SilenceTracker()
@@ -100,7 +101,7 @@ def register(topology: Topology) -> None:
             for event in events:
                 if is_open_cells(event.message.key):
                     board.observe(OpenCells.decode(event.value))
-            await send_updates(board.due(store))
+            await send_updates(board.due(store, time.time_ns() // 1_000_000))
             for record in records:
                 watch_drift(record)
                 topology.metrics.records.labels(record.profile_id).inc()

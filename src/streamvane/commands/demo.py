@@ -235,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
             "ticks_enabled": False,
             "batch_within_s": 0.1,
             "open_cells_every_s": 0.5,  # a minute of the simulated clock
+            "provisional_max_lag_s": 0,  # the simulated day is in the past: updates all the same
         },
         "dispatcher": {
             **base.dispatcher.model_dump(mode="json"),

@@ -14,6 +14,10 @@ An update's content, per base interval and source partition: the partial the ass
 partition has counted nothing there). No update goes before every partition has reported open
 cells once, so none shows a partition missing. Kept in memory only: open cells come again every
 few seconds, and after a restart the first updates wait for them.
+
+Updates are for live data: with ``max_lag_ms``, none goes while the event clock is further than
+that behind the wall clock (a backlog being caught up, history recomputed); those intervals get
+their finals only.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from streamvane.stages.store import Store
 @dataclass(slots=True)
 class ProvisionalBoard:
     config: AssemblerConfig
+    max_lag_ms: int | None = None
     clock_ms: int | None = None
     _cells: dict[tuple[int, int], dict[tuple[str, str], Snapshot]] = field(default_factory=dict)
     _reported: set[int] = field(default_factory=set)
@@ -52,11 +57,14 @@ class ProvisionalBoard:
         if cells.as_of_ms is not None:
             self.clock_ms = max(self.clock_ms or cells.as_of_ms, cells.as_of_ms)
 
-    def due(self, store: Store) -> list[FeedRecord]:
+    def due(self, store: Store, wall_ms: int | None = None) -> list[FeedRecord]:
         """The updates due at the clock, given the assembler's committed ``store`` (its partials
-        and which intervals it emitted). Each is returned once."""
+        and which intervals it emitted) and the wall clock (epoch ms; needed with ``max_lag_ms``).
+        Each is returned once."""
         clock = self.clock_ms
         if clock is None or len(self._reported) < self.config.partitions:
+            return []
+        if self.max_lag_ms is not None and (wall_ms is None or wall_ms - clock > self.max_lag_ms):
             return []
         out: list[FeedRecord] = []
         oldest = clock

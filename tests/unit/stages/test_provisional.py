@@ -158,3 +158,13 @@ def test_a_profile_whose_updates_could_not_come_before_its_final_is_refused() ->
                 },
             }
         )
+
+
+def test_no_update_while_the_event_clock_lags_the_wall_clock_by_more_than_the_limit() -> None:
+    """A backlog being caught up, or history recomputed: its intervals get their finals only."""
+    pipeline = Pipeline((WITH_UPDATES,), start_ms=at("10:00"), partitions=1)
+    board = ProvisionalBoard(pipeline.assembler.config, max_lag_ms=3_600_000)
+    board.observe(OpenCells(0, at("10:11"), {at("10:00"): {("q", "voice"): {"nOffered": (3, 3, 1, 1)}}}))
+    assert board.due(pipeline.assembler_store, wall_ms=at("11:12")) == [], "61 minutes behind"
+    [update] = board.due(pipeline.assembler_store, wall_ms=at("11:10"))
+    assert update.provisional == 2
