@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streamvane.broker.connection import KafkaConnection
 from streamvane.broker.producer import OutputProducer
@@ -205,8 +205,11 @@ class Dispatcher:
         commit_finished(consumer, self.config.feed_topic, self.tracker)
         if self._provisional_read is not None:
             read = TopicPartition(self.config.provisional_topic, 0, self._provisional_read)
-            consumer.commit(offsets=[read], asynchronous=False)
             self._provisional_read = None
+            try:
+                consumer.commit(offsets=[read], asynchronous=False)
+            except KafkaException as exc:  # e.g. the partition moved in a rebalance
+                log.info("provisional position not committed: %s", exc)
         for tp in consumer.position(consumer.assignment()):
             _, high = consumer.get_watermark_offsets(tp, cached=True)
             if tp.offset >= 0 and high >= 0:
