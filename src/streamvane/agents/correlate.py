@@ -3,10 +3,13 @@ intervals.
 
 Takes a few keyed-topic records (bundles, ticks) per batch; each partition's part runs through
 :class:`~streamvane.stages.correlate.PartitionProcessor` against its partition of the state
-table. The stage applies a partition's records only without a gap; should the consumer skip one
-(faust-streaming can drop a fetched record when its flow is suspended mid-delivery, e.g. by a
-rebalance), the agent seeks the partition back to it (Faust's ``Consumer.seek``), and again should
-that seek be undone (:mod:`streamvane.agents.rereads`).
+table. The stage applies a partition's records only without a gap. Should the consumer skip some
+(faust-streaming drops a fetched record when its flow is suspended mid-delivery, e.g. by a
+rebalance, and then commits past it), the agent reads the skipped records directly from the
+topic (no group) and applies them before the batch. Only when that fails does it seek the
+partition back (Faust's ``Consumer.seek``, again should that seek be undone:
+:mod:`streamvane.agents.rereads`); a seek alone is not enough, as records fetched before it
+move Faust's read position past the ones it reads again.
 
 Then, for the whole batch: one table commit (changelog, one flush; RocksDB, one write
 batch per partition), the outboxes (partials, late-data quarantine) published with one flush,
@@ -19,15 +22,19 @@ read from the committed state between batches.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
+from streamvane.agents.gap_fill import apply_filling_gaps
 from streamvane.agents.publish import publish_outboxes
 from streamvane.agents.rereads import Rereads
+from streamvane.broker.topic_reader import read_range
 from streamvane.stages.bundles import BundleError, decode
 from streamvane.stages.correlate import (
     BatchResult,
@@ -45,6 +52,26 @@ from streamvane.topology.app import Topology, is_bundle, is_tick
 log = logging.getLogger(__name__)
 
 REASON_NOT_A_BUNDLE = "not-a-bundle"
+
+
+class KeyedRecord(NamedTuple):
+    """A keyed-topic record as the agent reads it, from Faust's stream or read directly."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: Any
+    value: bytes | None
+
+
+def from_event(event: Any) -> KeyedRecord:
+    m = event.message
+    return KeyedRecord(m.topic, m.partition, m.offset, m.key, m.headers, event.value)
+
+
+def from_message(msg: Any) -> KeyedRecord:
+    return KeyedRecord(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.headers(), msg.value())
 
 
 def register(topology: Topology) -> None:
@@ -67,26 +94,30 @@ def register(topology: Topology) -> None:
         )
         return PartitionProcessor(config, store)
 
-    def items(events: list[Any]) -> list[Item]:
+    def items(records: list[KeyedRecord]) -> list[Item]:
         out: list[Item] = []
-        for event in events:
-            message = event.message
-            if is_tick(message.key, message.headers):
-                out.append(TickItem(int(event.value), message.offset))
+        for record in records:
+            if is_tick(record.key, record.headers):
+                out.append(TickItem(int(record.value or b"0"), record.offset))
                 continue
             try:
-                if not is_bundle(message.headers):
+                if not is_bundle(record.headers):
                     raise BundleError("no streamvane.bundle header")
-                out.append(BundleItem(message.offset, decode(event.value)))
+                out.append(BundleItem(record.offset, decode(record.value or b"")))
             except BundleError as exc:
-                quarantine_foreign(message, event.value, str(exc))
+                quarantine_foreign(record, str(exc))
         return out
 
-    def quarantine_foreign(message: Any, value: bytes | None, detail: str) -> None:
+    def quarantine_foreign(message: KeyedRecord, detail: str) -> None:
         """A keyed-topic record this worker cannot read (written by something else, or another
         version): quarantined, never silently skipped."""
         q_value, headers = quarantine_message(
-            value or b"", REASON_NOT_A_BUNDLE, detail, message.topic, message.partition, message.offset
+            message.value or b"",
+            REASON_NOT_A_BUNDLE,
+            detail,
+            message.topic,
+            message.partition,
+            message.offset,
         )
         topology.output.produce(settings.topics.quarantine, q_value, None, headers)
         metrics.quarantined.labels(REASON_NOT_A_BUNDLE).inc()
@@ -133,6 +164,29 @@ def register(topology: Topology) -> None:
             log.warning("keyed partition %d: no longer assigned here; its next owner reads it", partition)
             rereads.clear(partition)
 
+    async def apply(partition: int, store: Any, group: list[Any], first: int) -> BatchResult:
+        """The partition's part of the batch, with any records the consumer skipped before it
+        read directly from the topic and applied first."""
+        stage = processor(partition, store)
+
+        async def read_missing(start: int, end: int) -> list[Item]:
+            read = partial(read_range, topology.kafka, settings.keyed_topic, partition, start, end)
+            missing = await asyncio.get_running_loop().run_in_executor(None, read)
+            if missing:
+                log.warning(
+                    "keyed partition %d: records %d..%d were skipped by the consumer; read directly",
+                    partition,
+                    start,
+                    missing[-1].offset(),
+                )
+            return items([from_message(m) for m in missing])
+
+        batch = items([from_event(e) for e in group])
+        results = await apply_filling_gaps(lambda some: stage.process(some, first), batch, read_missing)
+        for earlier in results[:-1]:
+            record(partition, earlier)
+        return results[-1]
+
     @topology.app.agent(topology.keyed, name="correlate", concurrency=1)
     async def correlate(stream: Any) -> None:
         async for events in stream.take_events(worker.bundles_per_batch, worker.batch_within_s):
@@ -143,7 +197,7 @@ def register(topology: Topology) -> None:
             for partition, group in sorted(groups.items()):
                 store = table.partition(partition)
                 first = await earliest_offset(partition)
-                results.append((partition, processor(partition, store).process(items(group), first)))
+                results.append((partition, await apply(partition, store, group, first)))
                 stores.append(store)
             await table.commit(stores, topology.output)
             if await publish_outboxes(topology, stores):

@@ -93,6 +93,32 @@ def read_to_end(
         consumer.close()
 
 
+def read_range(
+    kafka: KafkaConnection, topic: str, partition: int, start: int, end: int, timeout_s: float = 10.0
+) -> list[Message]:
+    """The messages of one partition from offset ``start`` up to (not including) ``end``, read
+    directly (no group, nothing committed); fewer when the partition no longer holds some, or
+    ``timeout_s`` passed first."""
+    consumer = _reader(kafka)
+    out: list[Message] = []
+    try:
+        consumer.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=500, timeout=0.5):
+                offset = msg.offset()
+                if msg.error() or offset is None:
+                    continue
+                if offset >= end:
+                    return out
+                out.append(msg)
+                if offset == end - 1:
+                    return out
+        return out
+    finally:
+        consumer.close()
+
+
 def history_start(kafka: KafkaConnection, topic: str) -> int | None:
     """The earliest time from which ``topic`` still holds every record, or None when it has
     never lost one (every partition still starts at offset 0). Retention or deletion moves a
