@@ -191,6 +191,7 @@ def register(topology: Topology) -> None:
     async def correlate(stream: Any) -> None:
         async for events in stream.take_events(worker.bundles_per_batch, worker.batch_within_s):
             groups: dict[int, list[Any]] = {}
+            metrics.keyed_taken.inc(len(events))
             for event in events:
                 groups.setdefault(event.message.partition, []).append(event)
             stores, results = [], []

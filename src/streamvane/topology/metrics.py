@@ -32,6 +32,12 @@ class WorkerMetrics:
             "streamvane_events_redelivered", "Redelivered events skipped by their offset.", registry=r
         )
         self.partials = Counter("streamvane_partials", "Per-partition interval partials emitted.", registry=r)
+        self.keyed_taken = Counter(
+            "streamvane_keyed_records_taken",
+            "Keyed-topic records (bundles, ticks) the correlate agent took in its batches: with "
+            "applied standing still, tells a stage skipping records from an agent that gets none.",
+            registry=r,
+        )
         self.correlation = Counter(
             "streamvane_correlation_outcomes",
             "What correlation did besides recording metrics (duplicates, unmatched halves, handles "
@@ -109,7 +115,9 @@ class WorkerMetrics:
         )
         return (
             f"events in {total('streamvane_events_in')}, ingest lag {int(sum(lag)) if lag else 'unknown'}, "
-            f"bundles {total('streamvane_bundles')}, applied {total('streamvane_events_applied')}, "
+            f"bundles {total('streamvane_bundles')}, keyed taken {total('streamvane_keyed_records_taken')}, "
+            f"applied {total('streamvane_events_applied')}, "
+            f"redelivered {total('streamvane_events_redelivered')}, "
             f"partials {total('streamvane_partials')}, records {total('streamvane_feed_records')}, "
             f"quarantined {total('streamvane_quarantined')}, watermark (slowest partition here) {watermark}"
         )
