@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiohttp
 
@@ -28,8 +29,8 @@ from streamvane.errors import ConfigError
 from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.payload_schema import PayloadValidator
 from streamvane.feeds.profile import FeedProfile
-from streamvane.feeds.render import PayloadRenderer, UnrenderableRecord
-from streamvane.feeds.request import build_request, delivery_key
+from streamvane.feeds.render import Payload, PayloadRenderer, UnrenderableRecord
+from streamvane.feeds.request import DeliveryRequest, build_request, delivery_key
 from streamvane.feeds.sla import OnTimeWindow
 from streamvane.records.avro import FINGERPRINT_HEADER
 from streamvane.records.feed_record import FeedRecord
@@ -60,6 +61,19 @@ class Original:
 
     raw: bytes
     fingerprint: str
+
+
+class Prepared(NamedTuple):
+    profile: FeedProfile
+    payload: Payload
+    request: DeliveryRequest
+    problems: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsendable:
+    result: Result
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +131,20 @@ class RecordSender:
             found = self._contracts[profile.id] = (PayloadRenderer(profile), PayloadValidator(profile))
         return found
 
+    def _prepare(self, record: FeedRecord) -> Prepared | Unsendable:
+        """The record's payload and request, and what its contract finds wrong with the payload;
+        or why it cannot be sent at all (no such profile, no endpoint, not renderable)."""
+        profile = self.profiles.get(record.profile_id)
+        if profile is None or profile.endpoint is None:
+            return Unsendable(Result.UNKNOWN_PROFILE if profile is None else Result.NO_ENDPOINT)
+        renderer, validator = self.contract(profile)
+        try:
+            payload = renderer.render(record)
+        except UnrenderableRecord as exc:
+            return Unsendable(Result.UNRENDERABLE, str(exc))
+        request = build_request(profile, profile.endpoint, record, payload)
+        return Prepared(profile, payload, request, validator.problems(payload.body))
+
     async def send(
         self,
         record: FeedRecord,
@@ -131,21 +159,12 @@ class RecordSender:
         this record by an earlier run, plus one; ``on_start(number, started_ms)`` hears of each
         attempt before it is sent, and is awaited. The request leaves only once the broker has
         stored the attempt-started entry (someone must poll the producer meanwhile)."""
-        profile = self.profiles.get(record.profile_id)
-        if profile is None or profile.endpoint is None:
-            result = Result.UNKNOWN_PROFILE if profile is None else Result.NO_ENDPOINT
+        prepared = self._prepare(record)
+        if isinstance(prepared, Unsendable):
             subject = Subject.unsent(close_ms, self.source, record)
-            return self.finish(subject, Outcome(result, finished_ms=now_ms()), None, original, done)
-        renderer, validator = self.contract(profile)
-        try:
-            payload = renderer.render(record)
-        except UnrenderableRecord as exc:
-            subject = Subject.unsent(close_ms, self.source, record)
-            return self.finish(
-                subject, Outcome(Result.UNRENDERABLE, finished_ms=now_ms()), str(exc), original, done
-            )
-        problems = validator.problems(payload.body)
-        request = build_request(profile, profile.endpoint, record, payload)
+            outcome = Outcome(prepared.result, finished_ms=now_ms())
+            return self.finish(subject, outcome, prepared.detail, original, done)
+        profile, payload, request, problems = prepared
         subject = Subject.of(
             record,
             request.method,
@@ -215,16 +234,13 @@ class RecordSender:
         """A provisional update: rendered, checked and delivered as a final is (same auth, TLS,
         limits and retry policy, until ``deadline_ms``), but owed to no one: no ledger entry and
         no dead letter. A failure is logged; the caller counts the result."""
-        profile = self.profiles.get(record.profile_id)
-        if profile is None or profile.endpoint is None:
-            return Result.UNKNOWN_PROFILE if profile is None else Result.NO_ENDPOINT
-        renderer, validator = self.contract(profile)
-        try:
-            payload = renderer.render(record)
-        except UnrenderableRecord as exc:
-            log.error("provisional update of %s not renderable: %s", record.compaction_key, exc)
-            return Result.UNRENDERABLE
-        problems = validator.problems(payload.body)
+        prepared = self._prepare(record)
+        if isinstance(prepared, Unsendable):
+            log.error(
+                "provisional update of %s: %s %s", record.compaction_key, prepared.result, prepared.detail
+            )
+            return prepared.result
+        profile, _, request, problems = prepared
         if problems:
             log.error("provisional update of %s breaks its contract: %s", record.compaction_key, problems[:3])
             return Result.INVALID_PAYLOAD
@@ -233,7 +249,6 @@ class RecordSender:
         except ConfigError as exc:
             log.error("provisional update of %s: %s", record.compaction_key, self.redact(str(exc)))
             return Result.CONFIG_ERROR
-        request = build_request(profile, profile.endpoint, record, payload)
         outcome = await self.deliverer.deliver(profile, endpoint, request, deadline_ms)
         if not outcome.delivered:
             last = outcome.last
