@@ -90,7 +90,6 @@ class Dispatcher:
         self.metrics = metrics or DispatcherMetrics()
         self.codec = AvroCodec()
         self.provisional_codec = AvroCodec("provisional_record")
-        self.provisional: ProvisionalDispatch | None = None
         self._provisional_read: int | None = None
         self.tracker = OffsetTracker()
         self.progress: dict[str, ProfileProgress] = {}
@@ -135,8 +134,7 @@ class Dispatcher:
                 c.on_time_window_ms,
                 c.origin_limits,
             )
-            if updates:
-                self.provisional = ProvisionalDispatch(self.profiles, self.sender.send_update, self.metrics)
+            self.provisional = ProvisionalDispatch(self.profiles, self.sender.send_update, self.metrics)
             poller = asyncio.create_task(self._poll_producer(producer))
             last_commit = time.monotonic()
             try:
@@ -153,8 +151,7 @@ class Dispatcher:
                         await loop.run_in_executor(None, self._commit, consumer)
                         last_commit = time.monotonic()
             finally:
-                if self.provisional is not None:
-                    await self.provisional.close()
+                await self.provisional.close()
                 for task in self._tasks.values():
                     task.cancel()
                 await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -194,8 +191,7 @@ class Dispatcher:
         self.assigned = bool(partitions)
 
     def _check_lanes(self) -> None:
-        updates = self.provisional.tasks() if self.provisional is not None else {}
-        for profile_id, task in [*self._tasks.items(), *updates.items()]:
+        for profile_id, task in [*self._tasks.items(), *self.provisional.tasks().items()]:
             if task.done():
                 error = task.exception() if not task.cancelled() else None
                 log.critical("the lane of profile %s stopped: %r; the dispatcher stops", profile_id, error)
@@ -225,8 +221,8 @@ class Dispatcher:
         if msg.error() is not None:
             log.warning("consumer: %s", msg.error())
             return
-        if self.provisional is not None and msg.topic() == self.config.provisional_topic:
-            self._accept_update(self.provisional, msg)
+        if msg.topic() == self.config.provisional_topic:
+            self._accept_update(msg)
             return
         partition, offset = msg.partition(), msg.offset()
         assert partition is not None and offset is not None
@@ -243,8 +239,7 @@ class Dispatcher:
             self.sender.finish(subject, outcome, str(exc), item.original, self._done(item, None))
             return
         progress = self.progress.setdefault(record.profile_id, ProfileProgress())
-        if self.provisional is not None:
-            self.provisional.final_known(record.profile_id, record.interval_start_ms)
+        self.provisional.final_known(record.profile_id, record.interval_start_ms)
         if progress.done_before(partition, offset):
             self.skipped += 1
             self.tracker.finished(partition, offset)
@@ -254,11 +249,10 @@ class Dispatcher:
         if lane is None:
             lane = self._lanes[record.profile_id] = asyncio.Queue()
             self._tasks[record.profile_id] = asyncio.create_task(self._run_lane(record.profile_id, lane))
-        if self.provisional is not None:
-            self.provisional.final_queued(record.profile_id)
+        self.provisional.final_queued(record.profile_id)
         lane.put_nowait((item, record))
 
-    def _accept_update(self, provisional: ProvisionalDispatch, msg: Message) -> None:
+    def _accept_update(self, msg: Message) -> None:
         """A provisional update, or the empty marker of an interval whose final was emitted."""
         offset = msg.offset()
         assert offset is not None
@@ -267,7 +261,7 @@ class Dispatcher:
         if not value:
             found = parse_compaction_key(key)
             if found is not None:
-                provisional.final_known(*found)
+                self.provisional.final_known(*found)
             return
         try:
             update = self.provisional_codec.decode(value, fingerprint_of(msg.headers()))  # type: ignore[arg-type]
@@ -275,7 +269,7 @@ class Dispatcher:
             log.error("undecodable provisional update %s at offset %d: %s (skipped)", key, offset, exc)
             return
         _, timestamp = msg.timestamp()
-        provisional.accept(update, timestamp if timestamp > 0 else now_ms())
+        self.provisional.accept(update, timestamp if timestamp > 0 else now_ms())
 
     def _done(self, item: _Item, profile_id: str | None) -> Done:
         def done(ok: bool) -> None:
@@ -307,5 +301,4 @@ class Dispatcher:
                     on_start=started,
                 )
             finally:
-                if self.provisional is not None:
-                    self.provisional.final_done(profile_id)
+                self.provisional.final_done(profile_id)
