@@ -90,6 +90,11 @@ class Dispatcher:
         self.metrics = metrics or DispatcherMetrics()
         self.codec = AvroCodec()
         self.provisional_codec = AvroCodec("provisional_record")
+        self.provisional = ProvisionalDispatch(
+            self.profiles,
+            lambda update, deadline_ms: self.sender.send_update(update, deadline_ms),
+            self.metrics,
+        )
         self._provisional_read: int | None = None
         self.tracker = OffsetTracker()
         self.progress: dict[str, ProfileProgress] = {}
@@ -134,7 +139,6 @@ class Dispatcher:
                 c.on_time_window_ms,
                 c.origin_limits,
             )
-            self.provisional = ProvisionalDispatch(self.profiles, self.sender.send_update, self.metrics)
             poller = asyncio.create_task(self._poll_producer(producer))
             last_commit = time.monotonic()
             try:
