@@ -5,6 +5,7 @@ partition into the profile's record.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,5 +55,15 @@ class Partial:
             cells,
         )
 
-    def accumulators(self) -> dict[tuple[str, str], IntervalAccumulator]:
-        return {dim: IntervalAccumulator.from_snapshot(snap) for dim, snap in self.cells.items()}
+
+def merged_cells(
+    parts: Iterable[Mapping[tuple[str, str], Snapshot]],
+) -> dict[tuple[str, str], IntervalAccumulator]:
+    """(queue, media) → one accumulator merging every part's cell (the base intervals and source
+    partitions that make up a profile interval)."""
+    cells: dict[tuple[str, str], IntervalAccumulator] = {}
+    for part in parts:
+        for dim, snapshot in part.items():
+            acc = IntervalAccumulator.from_snapshot(snapshot)
+            cells[dim] = cells[dim].merged(acc) if dim in cells else acc
+    return cells

@@ -29,13 +29,12 @@ import orjson
 
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.kpi.closing import combined_watermark
 from streamvane.kpi.config import KpiConfig
 from streamvane.kpi.intervals import IntervalGrid
 from streamvane.records.avro import FINGERPRINT_HEADER, AvroCodec
 from streamvane.records.feed_record import FeedRecord
-from streamvane.records.partial import Partial
+from streamvane.records.partial import Partial, merged_cells
 from streamvane.records.rollup import base_starts
 from streamvane.stages import outbox
 from streamvane.stages.outbox import PROVISIONAL, RECORDS, Output
@@ -178,10 +177,7 @@ class Assembler:
         partials = self._partials(base_starts(self.config.base, start, end))
         if partials is None:
             return None
-        cells: dict[tuple[str, str], IntervalAccumulator] = {}
-        for partial in partials:
-            for dim, acc in partial.accumulators().items():
-                cells[dim] = cells[dim].merged(acc) if dim in cells else acc
+        cells = merged_cells(partial.cells for partial in partials)
         digest = hashlib.sha256(
             orjson.dumps([[q, m, acc.snapshot()] for (q, m), acc in sorted(cells.items())])
         ).hexdigest()

@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 
 from streamvane.feeds.interval_record import interval_record
 from streamvane.feeds.profile import FeedProfile
-from streamvane.kpi.accumulator import IntervalAccumulator
 from streamvane.records.feed_record import FeedRecord
 from streamvane.records.open_cells import OpenCells
-from streamvane.records.partial import Partial, Snapshot
+from streamvane.records.partial import Partial, Snapshot, merged_cells
 from streamvane.records.rollup import base_starts
 from streamvane.stages.assemble import AssemblerConfig, emitted_key, partial_key
 from streamvane.stages.store import Store
@@ -90,18 +89,14 @@ class ProvisionalBoard:
         return out
 
     def _update(self, profile: FeedProfile, start: int, end: int, number: int, store: Store) -> FeedRecord:
-        cells: dict[tuple[str, str], IntervalAccumulator] = {}
+        parts = []
         for base_start in base_starts(self.config.base, start, end):
             for partition in range(self.config.partitions):
-                raw = store.get(partial_key(base_start, partition))
-                if raw is not None:
-                    found = Partial.decode(raw).accumulators()
-                else:
-                    snapshots = self._cells.get((base_start, partition), {})
-                    found = {dim: IntervalAccumulator.from_snapshot(s) for dim, s in snapshots.items()}
-                for dim, acc in found.items():
-                    cells[dim] = cells[dim].merged(acc) if dim in cells else acc
-        return interval_record(profile, start, cells, kpi=self.config.kpi, provisional=number)
+                raw = store.get(partial_key(base_start, partition))  # closed: its partial wins
+                parts.append(
+                    Partial.decode(raw).cells if raw else self._cells.get((base_start, partition), {})
+                )
+        return interval_record(profile, start, merged_cells(parts), kpi=self.config.kpi, provisional=number)
 
     def _forget_before(self, start_ms: int) -> None:
         for key in [k for k in self._cells if k[0] < start_ms]:
