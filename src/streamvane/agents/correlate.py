@@ -34,6 +34,7 @@ from faust.types import TP
 from streamvane.agents.gap_fill import apply_filling_gaps
 from streamvane.agents.publish import publish_outboxes
 from streamvane.agents.rereads import Rereads
+from streamvane.broker.producer import logged_only
 from streamvane.broker.topic_reader import read_range
 from streamvane.stages.bundles import BundleError, decode
 from streamvane.stages.correlate import (
@@ -225,7 +226,7 @@ def register(topology: Topology) -> None:
             for partition in mine:
                 cells = open_cells(table.partition(partition), partition, base, lookback_ms)
                 topology.output.produce(
-                    settings.partials_topic, cells.encode(), cells.key.encode(), on_ack=_logged_only
+                    settings.partials_topic, cells.encode(), cells.key.encode(), on_ack=logged_only
                 )
             topology.output.poll(0)
 
@@ -251,8 +252,3 @@ def register(topology: Topology) -> None:
             len(result.partials),
             len(result.quarantined),
         )
-
-
-def _logged_only(_stored: bool) -> None:
-    """Open cells are sent again in a few seconds: a lost one is logged by the producer, and
-    does not fail the batch whose flush would otherwise report it."""

@@ -118,3 +118,8 @@ class OutputProducer:
         """The same, waiting off the event loop."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.flush_or_raise, timeout_s)
+
+
+def logged_only(_stored: bool) -> None:
+    """An ``on_ack`` for a message nothing waits for (a ledger attempt entry, open cells sent again
+    in seconds): its failure is logged by the producer, and fails no one's :meth:`flush`."""

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import aiohttp
 
-from streamvane.broker.producer import OutputProducer
+from streamvane.broker.producer import OutputProducer, logged_only
 from streamvane.errors import ConfigError
 from streamvane.feeds.delivery_result import Result
 from streamvane.feeds.payload_schema import PayloadValidator
@@ -208,7 +208,7 @@ class RecordSender:
         def ended(attempt: Attempt) -> None:
             self.metrics.attempts.labels(profile.id, str(attempt.status or attempt.error or "error")).inc()
             self.producer.produce(
-                self.topics.ledger, attempt_entry(subject, attempt), subject.key, on_ack=_logged_only
+                self.topics.ledger, attempt_entry(subject, attempt), subject.key, on_ack=logged_only
             )
 
         outcome = await self.deliverer.deliver(
@@ -318,10 +318,6 @@ class Acked:
 
     async def wait(self) -> None:
         await self._event.wait()
-
-
-def _logged_only(_stored: bool) -> None:
-    """Attempt entries gate no commit; a failure to store one is logged by the producer."""
 
 
 def fingerprint_of(headers: list[tuple[str, bytes | None]] | None) -> str:
