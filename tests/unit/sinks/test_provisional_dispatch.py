@@ -5,7 +5,10 @@ seam; the clock is injected."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from streamvane.feeds.delivery_result import Result
@@ -48,14 +51,31 @@ class Clock:
         return self.now
 
 
-def dispatch(endpoint: FakeEndpoint, clock: Clock) -> tuple[ProvisionalDispatch, DispatcherMetrics]:
-    metrics = DispatcherMetrics(registry=CollectorRegistry())
-    return ProvisionalDispatch((PROFILE, FINALS_ONLY), endpoint.send, metrics, clock), metrics
+@dataclass
+class Harness:
+    """The dispatch under test, its fake endpoint, its clock and its metrics."""
+
+    endpoint: FakeEndpoint = field(default_factory=FakeEndpoint)
+    clock: Clock = field(default_factory=Clock)
+    metrics: DispatcherMetrics = field(
+        default_factory=lambda: DispatcherMetrics(registry=CollectorRegistry())
+    )
+
+    def __post_init__(self) -> None:
+        self.provisional = ProvisionalDispatch(
+            (PROFILE, FINALS_ONLY), self.endpoint.send, self.metrics, self.clock
+        )
+
+    def outcomes(self, outcome: str, profile: str = "wfm") -> float:
+        labels = {"profile": profile, "outcome": outcome}
+        return self.metrics.registry.get_sample_value("streamvane_provisional_outcomes_total", labels) or 0.0
 
 
-def outcomes(metrics: DispatcherMetrics, outcome: str, profile: str = "wfm") -> float:
-    labels = {"profile": profile, "outcome": outcome}
-    return metrics.registry.get_sample_value("streamvane_provisional_outcomes_total", labels) or 0.0
+@pytest.fixture
+async def h() -> AsyncIterator[Harness]:
+    harness = Harness()
+    yield harness
+    await harness.provisional.close()
 
 
 async def settle() -> None:
@@ -63,84 +83,65 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_an_update_goes_out_with_its_successors_due_time_as_deadline() -> None:
-    endpoint, clock = FakeEndpoint(), Clock()
-    provisional, metrics = dispatch(endpoint, clock)
-    provisional.accept(update("10:00", 1), written_ms=at("10:05:10"))
+async def test_an_update_goes_out_with_its_successors_due_time_as_deadline(h: Harness) -> None:
+    h.provisional.accept(update("10:00", 1), written_ms=at("10:05:10"))
     await settle()
-    assert endpoint.sent == [(at("10:00"), 1, at("10:10:10"))]
-    assert outcomes(metrics, "delivered") == 1
-    await provisional.close()
+    assert h.endpoint.sent == [(at("10:00"), 1, at("10:10:10"))]
+    assert h.outcomes("delivered") == 1
 
 
-async def test_a_newer_update_supersedes_an_unsent_one_and_intervals_go_oldest_first() -> None:
-    endpoint, clock = FakeEndpoint(), Clock()
-    provisional, metrics = dispatch(endpoint, clock)
-    provisional.final_queued("wfm")  # a final in the lane: updates wait
-    provisional.accept(update("10:15", 1), written_ms=at("10:05"))
-    provisional.accept(update("10:00", 2), written_ms=at("10:05"))
-    provisional.accept(update("10:00", 3), written_ms=at("10:05"))
-    provisional.accept(update("10:00", 2), written_ms=at("10:05"))  # older, read again: ignored
+async def test_a_newer_update_supersedes_an_unsent_one_and_intervals_go_oldest_first(h: Harness) -> None:
+    h.provisional.final_queued("wfm")  # a final in the lane: updates wait
+    h.provisional.accept(update("10:15", 1), written_ms=at("10:05"))
+    h.provisional.accept(update("10:00", 2), written_ms=at("10:05"))
+    h.provisional.accept(update("10:00", 3), written_ms=at("10:05"))
+    h.provisional.accept(update("10:00", 2), written_ms=at("10:05"))  # older, read again: ignored
     await settle()
-    assert endpoint.sent == [], "a final is in the lane"
-    provisional.final_done("wfm")
+    assert h.endpoint.sent == [], "a final is in the lane"
+    h.provisional.final_done("wfm")
     await settle()
-    assert [(s, n) for s, n, _ in endpoint.sent] == [(at("10:00"), 3), (at("10:15"), 1)]
-    assert outcomes(metrics, "superseded") == 1
-    await provisional.close()
+    assert [(s, n) for s, n, _ in h.endpoint.sent] == [(at("10:00"), 3), (at("10:15"), 1)]
+    assert h.outcomes("superseded") == 1
 
 
-async def test_the_final_cancels_the_update_in_flight_and_ends_that_intervals_updates() -> None:
-    endpoint, clock = FakeEndpoint(), Clock()
-    provisional, metrics = dispatch(endpoint, clock)
-    endpoint.hold = True
-    provisional.accept(update("10:00", 1), written_ms=at("10:05"))
+async def test_the_final_cancels_the_update_in_flight_and_ends_that_intervals_updates(h: Harness) -> None:
+    h.endpoint.hold = True
+    h.provisional.accept(update("10:00", 1), written_ms=at("10:05"))
     await settle()
-    provisional.final_queued("wfm")
-    provisional.final_known("wfm", at("10:00"))
+    h.provisional.final_queued("wfm")
+    h.provisional.final_known("wfm", at("10:00"))
     await settle()
-    assert outcomes(metrics, "cancelled-for-final") == 1
-    endpoint.release.set()
-    provisional.accept(update("10:00", 2), written_ms=at("10:05"))  # written before the final
-    provisional.final_done("wfm")
+    assert h.outcomes("cancelled-for-final") == 1
+    h.endpoint.release.set()
+    h.provisional.accept(update("10:00", 2), written_ms=at("10:05"))  # written before the final
+    h.provisional.final_done("wfm")
     await settle()
-    assert endpoint.sent == [], "nothing of 10:00 after its final"
-    assert outcomes(metrics, "superseded") == 1
-    await provisional.close()
+    assert h.endpoint.sent == [], "nothing of 10:00 after its final"
+    assert h.outcomes("superseded") == 1
 
 
-async def test_a_marker_ends_an_intervals_pending_update() -> None:
-    endpoint, clock = FakeEndpoint(), Clock()
-    provisional, metrics = dispatch(endpoint, clock)
-    provisional.final_queued("wfm")
-    provisional.accept(update("10:00", 1), written_ms=at("10:05"))
-    provisional.final_known("wfm", at("10:00"))  # the assembler's marker
-    provisional.final_done("wfm")
+async def test_a_marker_ends_an_intervals_pending_update(h: Harness) -> None:
+    h.provisional.final_queued("wfm")
+    h.provisional.accept(update("10:00", 1), written_ms=at("10:05"))
+    h.provisional.final_known("wfm", at("10:00"))  # the assembler's marker
+    h.provisional.final_done("wfm")
     await settle()
-    assert endpoint.sent == []
-    assert outcomes(metrics, "superseded") == 1
-    await provisional.close()
+    assert h.endpoint.sent == []
+    assert h.outcomes("superseded") == 1
 
 
-async def test_an_update_read_after_its_successor_was_due_is_stale() -> None:
-    endpoint, clock = FakeEndpoint(), Clock()
-    provisional, metrics = dispatch(endpoint, clock)
-    clock.now = at("10:20")
-    provisional.accept(update("10:00", 1), written_ms=at("10:05"))
+async def test_an_update_read_after_its_successor_was_due_is_stale(h: Harness) -> None:
+    h.clock.now = at("10:20")
+    h.provisional.accept(update("10:00", 1), written_ms=at("10:05"))
     await settle()
-    assert endpoint.sent == []
-    assert outcomes(metrics, "stale") == 1
-    await provisional.close()
+    assert h.endpoint.sent == []
+    assert h.outcomes("stale") == 1
 
 
-async def test_a_profile_without_updates_sends_none_and_its_finals_are_not_held() -> None:
-    endpoint, clock = FakeEndpoint(), Clock()
-    provisional, metrics = dispatch(endpoint, clock)
-    provisional.final_queued("plain")
-    provisional.final_done("plain")
+async def test_an_update_for_a_profile_that_has_none_is_counted_and_not_sent(h: Harness) -> None:
+    """The dispatcher's profile has no provisional updates, a worker's newer profile file has."""
     updating = FINALS_ONLY.model_copy(update={"provisional": ProvisionalSpec(every_ms=300_000)})
-    provisional.accept(update("10:00", 1, updating), written_ms=at("10:05"))  # another profile file
+    h.provisional.accept(update("10:00", 1, updating), written_ms=at("10:05"))
     await settle()
-    assert endpoint.sent == [] and provisional.tasks() == {}
-    assert outcomes(metrics, "no-provisional-in-profile", profile="plain") == 1
-    await provisional.close()
+    assert h.endpoint.sent == [] and h.provisional.tasks() == {}
+    assert h.outcomes("no-provisional-in-profile", profile="plain") == 1
